@@ -1,0 +1,35 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+# Both create .venv on first use (Python 3.11) and re-install only when pyproject.toml changes.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.tk-installed
+PYTEST_ARGS ?=
+
+.PHONY: install demo test bench clean-venv lint
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; tk needs Python 3.11 (bpy 5.0.1 is built for it)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml setup.py
+	$(BIN)/pip install --quiet -e '.[all]'
+	# (train) LPIPS backbone weights are prepared here once tk.train lands
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	TK_DEMO_OUT=$${OUT:-demo-out} $(BIN)/tk demo --out $${OUT:-demo-out}
+
+# pytest exit code 5 ("no tests collected") is a failure here, not a pass.
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""tk.curate: see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""tk.model: see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""tk.render: see DESIGN.md."""

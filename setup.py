@@ -1,0 +1,21 @@
+"""Lists every subpackage of the stage folders so `pip install -e .` maps them under `tk.`."""
+from pathlib import Path
+
+from setuptools import setup
+
+ROOTS = {"tk": "tk", "tk.curate": "curate", "tk.render": "render", "tk.model": "model", "tk.train": "train"}
+
+
+def _packages() -> tuple[list[str], dict[str, str]]:
+    packages, package_dir = [], {}
+    for name, folder in ROOTS.items():
+        for init in sorted(Path(folder).rglob("__init__.py")):
+            rel = init.parent.relative_to(folder)
+            pkg = ".".join([name, *rel.parts]) if rel.parts else name
+            packages.append(pkg)
+            package_dir[pkg] = str(init.parent)
+    return packages, package_dir
+
+
+packages, package_dir = _packages()
+setup(packages=packages, package_dir=package_dir, include_package_data=True)

@@ -1,0 +1,75 @@
+"""Atomic writes never leave partial files; the CLI answers --version/--help and prints one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import tk
+from tk import atomic
+from tk.cli import app, main
+from tk.errors import TkError
+
+
+def test_atomic_write_failure_keeps_old_content(tmp_path):
+    p = tmp_path / "f.txt"
+    atomic.write_text(p, "old")
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_open(p, "w") as fh:
+            fh.write("half")
+            raise RuntimeError("killed")
+    assert p.read_text() == "old"
+    assert list(tmp_path.iterdir()) == [p]
+
+
+def test_stale_temps_are_removed(tmp_path):
+    (tmp_path / ".x.parquet.abc.tmp").write_bytes(b"partial")
+    (tmp_path / "x.parquet").write_bytes(b"done")
+    assert atomic.remove_stale_temps(tmp_path) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["x.parquet"]
+
+
+def test_version_flag(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"tk {tk.__version__}"
+
+
+def test_every_command_has_help_with_an_example():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name, cmd in group.commands.items():
+        result = subprocess.run([sys.executable, "-m", "tk", name, "--help"], capture_output=True, text=True)
+        assert result.returncode == 0, (name, result.stderr)
+        assert "Usage" in result.stdout
+        if hasattr(cmd, "commands"):
+            continue
+        assert "tk " + name in (cmd.help or "") or "Example" in (cmd.help or ""), f"{name} help has no example"
+
+
+def test_tk_error_is_one_line(capsys, monkeypatch):
+    import typer
+
+    probe = typer.Typer()
+
+    @probe.callback()
+    def _root() -> None:
+        pass
+
+    @probe.command()
+    def boom() -> None:
+        raise TkError("manifest not found: /nope; run tk curate first")
+
+    monkeypatch.setattr("tk.cli.app", probe)
+    assert main(["boom"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: manifest not found: /nope; run tk curate first"]
+
+
+def test_unknown_option_is_a_usage_error():
+    r = subprocess.run([sys.executable, "-m", "tk", "--no-such-flag"], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "No such option" in r.stderr
+    assert "Traceback" not in r.stderr

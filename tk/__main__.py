@@ -1,0 +1,5 @@
+import sys
+
+from tk.cli import main
+
+sys.exit(main())

@@ -1,0 +1,7 @@
+"""`tk demo` (placeholder until issue 7 lands)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add `tk demo` to the tk app."""

@@ -1,0 +1,1 @@
+"""tk.release: reproducible dataset releases (spec, hashes, licenses, attribution)."""

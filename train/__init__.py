@@ -1,0 +1,1 @@
+"""tk.train: see DESIGN.md."""
