@@ -1,6 +1,6 @@
 """Run every stage benchmark in turn: `python -m bench` (slow; each stage also runs alone)."""
 
-import importlib
+import importlib.util
 import subprocess
 import sys
 
