@@ -1,0 +1,185 @@
+"""Training configuration: validated dataclasses, YAML presets in configs/train/, unknown keys are an error.
+
+A config file has five sections: `model` (a model preset name, or the official TripoSR config inline),
+`data`, `loss`, `optim` and `train`. Presets are the YAML files `configs/train/<name>.yaml`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tk.errors import TkError
+
+PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs" / "train"
+PRESETS = ("tiny", "small", "triposr")
+
+
+def _check(ok: bool, msg: str) -> None:
+    if not ok:
+        raise TkError(f"train config: {msg}")
+
+
+@dataclass
+class DataConfig:
+    """What each sample holds and how the shards are streamed."""
+
+    views: int = 4  # supervision views per object, the input view included
+    patch_size: int = 128  # PxP patch per supervision view; must fit inside the renders
+    uniform_share: float = 0.25  # share of patch centres drawn uniformly instead of by the mask
+    batch_size: int = 1  # objects per step and process
+    num_workers: int = 2  # DataLoader worker processes per rank (0 = decode in the main process)
+    shuffle_buffer: int = 64  # objects held in the shuffle buffer of each worker
+    split: str = "train"
+    input_fovy_tolerance_deg: float = 0.5
+
+    def __post_init__(self) -> None:
+        _check(self.views >= 1, "data.views must be >= 1")
+        _check(self.patch_size >= 8, "data.patch_size must be >= 8")
+        _check(0.0 <= self.uniform_share <= 1.0, "data.uniform_share must lie in [0, 1]")
+        _check(self.batch_size >= 1, "data.batch_size must be >= 1")
+        _check(self.num_workers >= 0, "data.num_workers must be >= 0")
+        _check(self.shuffle_buffer >= 1, "data.shuffle_buffer must be >= 1")
+        _check(self.split in ("train", "val", "test"), "data.split must be train, val or test")
+
+
+@dataclass
+class LossConfig:
+    """loss = MSE + lambda_lpips * LPIPS + lambda_mask * BCE(opacity, mask)."""
+
+    lambda_lpips: float = 1.0
+    lambda_mask: float = 1.0
+    lpips_net: str = "vgg"
+
+    def __post_init__(self) -> None:
+        _check(self.lambda_lpips >= 0 and self.lambda_mask >= 0, "loss weights must be >= 0")
+        _check(self.lpips_net in ("vgg", "alex"), "loss.lpips_net must be 'vgg' or 'alex'")
+
+
+@dataclass
+class OptimConfig:
+    """AdamW (no decay on norms, biases and embeddings), cosine schedule with linear warmup."""
+
+    lr: float = 4e-4
+    min_lr_ratio: float = 0.1
+    betas: tuple[float, float] = (0.9, 0.95)
+    weight_decay: float = 0.05
+    warmup_steps: int = 1000
+    grad_clip: float = 1.0  # 0 disables clipping
+    accum_steps: int = 1
+    ema_decay: float = 0.0  # 0 disables EMA
+
+    def __post_init__(self) -> None:
+        self.betas = tuple(float(b) for b in self.betas)  # type: ignore[assignment]
+        _check(self.lr > 0, "optim.lr must be > 0")
+        _check(0.0 <= self.min_lr_ratio <= 1.0, "optim.min_lr_ratio must lie in [0, 1]")
+        _check(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "optim.betas must be two values in [0, 1)")
+        _check(self.weight_decay >= 0, "optim.weight_decay must be >= 0")
+        _check(self.warmup_steps >= 0, "optim.warmup_steps must be >= 0")
+        _check(self.grad_clip >= 0, "optim.grad_clip must be >= 0")
+        _check(self.accum_steps >= 1, "optim.accum_steps must be >= 1")
+        _check(0.0 <= self.ema_decay < 1.0, "optim.ema_decay must lie in [0, 1)")
+
+
+@dataclass
+class TrainSection:
+    """Length, logging, checkpointing and memory switches of a run."""
+
+    max_steps: int = 100_000  # optimiser steps; the cosine schedule ends here
+    seed: int = 0
+    log_every: int = 10
+    image_every: int = 500  # TensorBoard image grids
+    checkpoint_every: int = 1000
+    keep_last: int = 3
+    nan_patience: int = 5  # stop after this many non-finite losses in a row
+    precision: str = "auto"  # auto: bf16 autocast on GPU, fp32 on CPU
+    checkpoint_tokenizer: bool = False  # gradient checkpointing switches of the model
+    checkpoint_backbone: bool = False
+    checkpoint_renderer: bool = False
+
+    def __post_init__(self) -> None:
+        _check(self.max_steps >= 1, "train.max_steps must be >= 1")
+        for name in ("log_every", "image_every", "checkpoint_every", "keep_last", "nan_patience"):
+            _check(getattr(self, name) >= 1, f"train.{name} must be >= 1")
+        _check(self.precision in ("auto", "fp32", "bf16"), "train.precision must be auto, fp32 or bf16")
+
+
+@dataclass
+class TrainConfig:
+    """A whole training config; `model` is a model preset name or an official TripoSR config mapping."""
+
+    model: str | dict[str, Any] = "tiny"
+    data: DataConfig = field(default_factory=DataConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainSection = field(default_factory=TrainSection)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain mapping, as written to the run directory's config.yaml."""
+        out = asdict(self)
+        out["optim"]["betas"] = list(self.optim.betas)
+        return out
+
+    def model_config(self) -> Any:
+        """The validated TripoSRConfig named or given inline by the `model` section."""
+        from tk.model import load_model_config
+        from tk.model.config import config_from_dict
+
+        if isinstance(self.model, str):
+            return load_model_config(self.model)
+        return config_from_dict(self.model)
+
+
+_SECTIONS = {"data": DataConfig, "loss": LossConfig, "optim": OptimConfig, "train": TrainSection}
+
+
+def _section(name: str, cls: type, values: Any) -> Any:
+    values = values or {}
+    if not isinstance(values, dict):
+        raise TkError(f"train config: section '{name}' must be a mapping")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise TkError(f"train config: unknown key(s) {unknown} in section '{name}'; allowed: {sorted(known)}")
+    try:
+        return cls(**values)
+    except TypeError as e:
+        raise TkError(f"train config: section '{name}': {e}") from None
+
+
+def config_from_dict(raw: dict[str, Any]) -> TrainConfig:
+    """Build a validated TrainConfig from a mapping with the five sections."""
+    if not isinstance(raw, dict):
+        raise TkError("train config: expected a mapping with sections model, data, loss, optim, train")
+    unknown = sorted(set(raw) - {"model", *_SECTIONS})
+    if unknown:
+        raise TkError(f"train config: unknown section(s) {unknown}; allowed: model, data, loss, optim, train")
+    model = raw.get("model", "tiny")
+    if not isinstance(model, (str, dict)):
+        raise TkError("train config: 'model' must be a model preset name or an official config mapping")
+    return TrainConfig(model=model, **{name: _section(name, cls, raw.get(name)) for name, cls in _SECTIONS.items()})
+
+
+def load_config(name_or_path: str | Path | TrainConfig) -> TrainConfig:
+    """A preset name (tiny, small, triposr), a YAML file, or an existing TrainConfig."""
+    if isinstance(name_or_path, TrainConfig):
+        return name_or_path
+    path = PRESETS_DIR / f"{name_or_path}.yaml" if str(name_or_path) in PRESETS else Path(name_or_path)
+    if not path.is_file():
+        raise TkError(f"train config {str(name_or_path)!r} not found: give a preset ({', '.join(PRESETS)}) or a YAML file")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise TkError(f"train config {path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    return config_from_dict(raw)
+
+
+def with_overrides(config: TrainConfig, **sections: dict[str, Any]) -> TrainConfig:
+    """A copy of `config` with some section fields replaced, validated again."""
+    raw = config.to_dict()
+    for name, values in sections.items():
+        raw[name].update(values)
+    return config_from_dict(raw)

@@ -1,0 +1,36 @@
+"""Patch supervision (TripoSR paper): random PxP crops of a render, centres drawn toward the object.
+
+A share `uniform_share` of draws picks the centre uniformly; the rest pick it with probability
+proportional to the mask, so background is still seen but most gradient lands on the object.
+Only the crop's pixels get rays, so the cost is P*P rays whatever the render size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def sample_patch(
+    mask: np.ndarray, patch: int, uniform_share: float, rng: np.random.Generator
+) -> tuple[int, int]:
+    """(top, left) of a patch x patch window inside the (H,W) mask, centre importance-sampled by the mask."""
+    h, w = mask.shape
+    if patch > h or patch > w:
+        raise ValueError(f"patch size {patch} exceeds the image size {w}x{h}")
+    weights = np.asarray(mask, dtype=np.float64).reshape(-1)
+    total = weights.sum()
+    if rng.random() < uniform_share or total <= 0:
+        centre = int(rng.integers(h * w))
+    else:
+        centre = int(rng.choice(h * w, p=weights / total))
+    cy, cx = divmod(centre, w)
+    # Shift the window to keep it inside the image: the centre then lies in it, not always at its middle.
+    top = int(np.clip(cy - patch // 2, 0, h - patch))
+    left = int(np.clip(cx - patch // 2, 0, w - patch))
+    return top, left
+
+
+def patch_pixels(top: int, left: int, patch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel column u (P*P,) and row v (P*P,) of a window, row-major (the order of image[top:, left:])."""
+    v, u = np.meshgrid(np.arange(top, top + patch), np.arange(left, left + patch), indexing="ij")
+    return u.reshape(-1), v.reshape(-1)
