@@ -1,0 +1,74 @@
+"""The objects to render: kept rows of a `tk curate` manifest, or the 3D files of a folder."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tk.errors import TkError
+
+# file types tk render tries; dae is listed so it ends as a failed row with its reason, not silently skipped
+EXTENSIONS = ("glb", "gltf", "obj", "fbx", "ply", "stl", "usd", "usda", "usdc", "usdz", "abc", "blend", "dae")
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """One object to render: its uid, the file to import, its type and split."""
+
+    uid: str
+    path: str
+    file_type: str
+    split: str
+    local_path: str  # as the manifest gives it (relative paths stay relative in objects.parquet)
+
+
+def from_manifest(folder: str | Path) -> list[ObjectRef]:
+    """Kept manifest rows that have a local_path; relative paths resolve against the manifest folder."""
+    from tk.contracts import read_table
+
+    folder = Path(folder)
+    path = folder / "manifest.parquet"
+    if not path.exists():
+        raise TkError(f"{folder}: no manifest.parquet; run `tk curate ... --out {folder}` first or use --input DIR")
+    rows = read_table(path, "manifest", columns=["uid", "file_type", "status", "split", "local_path"]).to_pylist()
+    refs = []
+    for r in rows:
+        if r["status"] != "keep" or not r["local_path"]:
+            continue
+        p = Path(r["local_path"])
+        resolved = p if p.is_absolute() else (folder / p if (folder / p).exists() else p)
+        file_type = (r["file_type"] or p.suffix.lstrip(".")).lower()
+        refs.append(ObjectRef(r["uid"], str(resolved.resolve()), file_type, r["split"], r["local_path"]))
+    if not refs:
+        raise TkError(f"{path}: no kept rows with a local_path; run `tk curate` without --no-download")
+    return refs
+
+
+def from_folder(folder: str | Path, split_seed: int = 0) -> list[ObjectRef]:
+    """The 3D files under `folder`; uid = sha256 of the file's bytes, as `tk curate --source local` gives."""
+    from tk.hashing import sha256_file
+
+    try:
+        from tk.curate.splits import split_of
+    except ImportError:  # the curate stage not installed: everything is training data
+        def split_of(uid: str, seed: int = 0) -> str:  # noqa: ARG001
+            return "train"
+
+    folder = Path(folder)
+    files = sorted(
+        Path(d) / name
+        for d, _, names in os.walk(folder, followlinks=True)  # linked sub-folders are a common way to pick objects
+        for name in names
+        if Path(name).suffix.lower().lstrip(".") in EXTENSIONS and (Path(d) / name).is_file()
+    )
+    if not files:
+        raise TkError(f"--input {folder}: no 3D files ({', '.join(EXTENSIONS)}) found in it")
+    refs, seen = [], set()
+    for p in files:
+        uid = sha256_file(p)
+        if uid in seen:  # identical bytes under two names: one object
+            continue
+        seen.add(uid)
+        refs.append(ObjectRef(uid, str(p.resolve()), p.suffix.lower().lstrip("."), split_of(uid, split_seed), str(p)))
+    return refs

@@ -1,0 +1,102 @@
+"""`render(cfg)`: the whole `tk render` job (list objects, skip finished ones, render, write shards).
+
+Used by the CLI, `tk release` and `tk demo`. Execution is separate from the work: an executor turns jobs
+into results (the Ray pool by default; `LocalExecutor` renders in this process for tests and scripts).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
+
+from tk.render.config import RenderConfig
+from tk.render.inputs import ObjectRef, from_folder, from_manifest
+from tk.render.jobs import make_job, shard_rows
+from tk.render.shards import ShardStore, write_render_json
+
+__all__ = ["RenderConfig", "render", "LocalExecutor"]
+
+
+class Executor(Protocol):
+    """Turns (object, job) pairs into (object, job, result, attempts), in any order."""
+
+    def run(self, items: Iterable[tuple[ObjectRef, dict[str, Any]]]
+            ) -> Iterator[tuple[ObjectRef, dict[str, Any], dict[str, Any], int]]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalExecutor:
+    """Renders in this process, one object after another: no crash isolation, no timeout."""
+
+    def run(self, items: Iterable[tuple[ObjectRef, dict[str, Any]]]
+            ) -> Iterator[tuple[ObjectRef, dict[str, Any], dict[str, Any], int]]:
+        """Render each job with tk.render.worker.render_object."""
+        from tk.render.worker import encode_result, render_object
+
+        for obj, job in items:
+            yield obj, job, encode_result(render_object(job)), 1
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def list_objects(cfg: RenderConfig) -> list[ObjectRef]:
+    """The objects of the job's source, in a stable order, cut to --limit."""
+    refs = from_manifest(cfg.manifest) if cfg.manifest else from_folder(cfg.input_dir, cfg.split_seed)  # type: ignore[arg-type]
+    return refs if cfg.limit is None else refs[: cfg.limit]
+
+
+def versions() -> dict[str, str]:
+    """tk and Blender versions for render.json (Blender's read from bpy's wheel metadata, not by importing it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import tk
+
+    try:
+        bpy_version = version("bpy")
+    except PackageNotFoundError:
+        bpy_version = "unknown"
+    return {"tk": tk.__version__, "bpy": bpy_version}
+
+
+def render(cfg: RenderConfig, executor: Executor | None = None) -> dict[str, Any]:
+    """Render every object of `cfg` not yet done in `cfg.out`; return a summary dict."""
+    from tk.progress import progress
+
+    t0 = time.perf_counter()
+    objects = list_objects(cfg)
+    write_render_json(cfg.out, cfg.settings(), versions())
+    store = ShardStore(cfg.out, cfg.objects_per_shard)
+    done = store.done()
+    todo = [o for o in objects if o.uid not in done]
+    hdri_paths = cfg.hdri_paths()
+    if executor is None:
+        from tk.render.pool import RayPool
+
+        executor = RayPool(cfg)
+    counts = {"ok": 0, "failed": 0}
+    try:
+        with progress() as bar:
+            task = bar.add_task("render", total=len(todo))
+            for obj, job, result, attempts in executor.run((o, make_job(o, cfg, hdri_paths)) for o in todo):
+                row = objects_row(obj, result, attempts)
+                store.add(row, shard_rows(result, job, obj.split) if result["ok"] else [])
+                counts[row["status"]] += 1
+                bar.advance(task)
+    finally:
+        store.flush()
+        executor.close()
+    failed = {uid: r["error"] for uid, r in store.objects.items() if r["status"] == "failed"}
+    return {"out": str(cfg.out), "objects": len(objects), "skipped": len(objects) - len(todo),
+            "ok": counts["ok"], "failed": counts["failed"], "ok_total": len(store.done()),
+            "failed_total": len(failed), "views_per_object": cfg.views, "seconds": time.perf_counter() - t0}
+
+
+def objects_row(obj: ObjectRef, result: dict[str, Any], attempts: int) -> dict[str, Any]:
+    """The objects.parquet row of one finished (ok or failed) object."""
+    return {"uid": obj.uid, "local_path": obj.local_path, "status": "ok" if result["ok"] else "failed",
+            "error": result["error"], "attempts": attempts, "seconds": result["seconds"].get("total"),
+            "center": result["center"], "scale": result["scale"], "split": obj.split, "file_type": obj.file_type,
+            "shard": None, "missing_textures": result.get("missing_textures") or []}

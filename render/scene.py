@@ -1,0 +1,152 @@
+"""Scene preparation inside the Blender process: reset, import one file safely, normalise it.
+
+Only the bpy worker imports this module. Files are untrusted: Python auto-execution stays off, .blend files
+are appended object by object (no scripts, no scene settings), and lights and cameras that came with a
+file are removed so only tk's lighting is seen.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import bpy
+import numpy as np
+
+SUPPORTED = ("glb", "gltf", "obj", "fbx", "ply", "stl", "usd", "usda", "usdc", "usdz", "abc", "blend")
+GONE = {"dae": "COLLADA (.dae) import was removed in Blender 5; convert the file to .glb first"}
+
+
+class ImportFailed(Exception):
+    """The file could not be imported or holds nothing to render; the message is the recorded error."""
+
+
+def reset_scene() -> None:
+    """Empty the scene and purge every data-block, so memory stays flat across objects."""
+    # factory settings drop user prefs too; auto-exec is re-disabled right after on purpose
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.context.preferences.filepaths.use_scripts_auto_execute = False
+    bpy.data.orphans_purge(do_local_ids=True, do_linked_ids=True, do_recursive=True)
+
+
+def import_file(path: str, file_type: str) -> None:
+    """Import `path` into the empty scene with the importer for `file_type`; raise ImportFailed on failure."""
+    if file_type in GONE:
+        raise ImportFailed(GONE[file_type])
+    if file_type not in SUPPORTED:
+        raise ImportFailed(f"unsupported file type '.{file_type}' (supported: {', '.join(SUPPORTED)})")
+    if not os.path.isfile(path):
+        raise ImportFailed(f"file not found: {path}")
+    try:
+        if file_type == "blend":
+            _append_blend(path)
+        else:
+            result = _IMPORTERS[file_type](path)
+            if "FINISHED" not in result:
+                raise ImportFailed(f"the .{file_type} importer gave up ({', '.join(sorted(result))})")
+    except ImportFailed:
+        raise
+    except Exception as e:  # importers raise anything from RuntimeError to AttributeError on odd files
+        lines = [ln for ln in str(e).strip().splitlines() if ln.strip()]
+        msg = lines[-1] if lines else type(e).__name__
+        raise ImportFailed(f"the .{file_type} importer failed: {type(e).__name__}: {msg}"[:500]) from None
+
+
+_IMPORTERS: dict[str, Any] = {
+    "glb": lambda p: bpy.ops.import_scene.gltf(filepath=p),
+    "gltf": lambda p: bpy.ops.import_scene.gltf(filepath=p),
+    "obj": lambda p: bpy.ops.wm.obj_import(filepath=p),
+    "fbx": lambda p: bpy.ops.import_scene.fbx(filepath=p),
+    "ply": lambda p: bpy.ops.wm.ply_import(filepath=p),
+    "stl": lambda p: bpy.ops.wm.stl_import(filepath=p),
+    "usd": lambda p: bpy.ops.wm.usd_import(filepath=p),
+    "usda": lambda p: bpy.ops.wm.usd_import(filepath=p),
+    "usdc": lambda p: bpy.ops.wm.usd_import(filepath=p),
+    "usdz": lambda p: bpy.ops.wm.usd_import(filepath=p),
+    "abc": lambda p: bpy.ops.wm.alembic_import(filepath=p),
+}
+
+
+def _append_blend(path: str) -> None:
+    """Append the objects of a .blend (never opened as the main file, so its scripts cannot run)."""
+    with bpy.data.libraries.load(path, link=False) as (src, dst):
+        dst.objects = list(src.objects)
+    for obj in dst.objects:
+        if obj is not None and obj.users_collection == ():
+            bpy.context.scene.collection.objects.link(obj)
+    # texts arrive as dependencies of nothing we asked for, but drop any that did so none can be run later
+    for text in list(bpy.data.texts):
+        bpy.data.texts.remove(text)
+
+
+def strip_scene() -> None:
+    """Remove lights and cameras brought by the file and go to frame 0 (rest pose of animated files)."""
+    for obj in list(bpy.data.objects):
+        if obj.type in ("LIGHT", "CAMERA", "LIGHT_PROBE", "SPEAKER"):
+            bpy.data.objects.remove(obj, do_unlink=True)
+    bpy.context.scene.frame_set(0)
+
+
+def missing_textures() -> list[str]:
+    """File paths of images the file references that do not exist on disk (recorded, not fatal)."""
+    missing = []
+    for img in bpy.data.images:
+        if img.source not in ("FILE", "SEQUENCE", "TILED") or img.packed_file is not None:
+            continue
+        path = bpy.path.abspath(img.filepath, library=img.library)
+        if path and not os.path.exists(path):
+            missing.append(img.filepath)
+    return sorted(set(missing))
+
+
+def world_bbox() -> tuple[np.ndarray, np.ndarray]:
+    """(min, max) corners of all evaluated mesh vertices in world space; ImportFailed if there are none."""
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    lo, hi = np.full(3, np.inf), np.full(3, -np.inf)
+    n_meshes, n_faces = 0, 0
+    for obj in bpy.context.scene.objects:
+        if obj.type != "MESH":
+            continue
+        n_meshes += 1
+        ev = obj.evaluated_get(depsgraph)
+        mesh = ev.to_mesh()
+        try:
+            if len(mesh.polygons) == 0:
+                continue
+            n_faces += len(mesh.polygons)
+            co = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
+            mesh.vertices.foreach_get("co", co)
+            co = co.reshape(-1, 3)
+            m = np.array(ev.matrix_world, dtype=np.float64)
+            world = co @ m[:3, :3].T + m[:3, 3]
+            lo, hi = np.minimum(lo, world.min(axis=0)), np.maximum(hi, world.max(axis=0))
+        finally:
+            ev.to_mesh_clear()
+    if n_meshes == 0:
+        raise ImportFailed("the file holds no mesh objects (empty scene)")
+    if n_faces == 0:
+        raise ImportFailed("the file's meshes have no faces (nothing to render)")
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        raise ImportFailed("the file's mesh vertices are not finite")
+    return lo, hi
+
+
+def normalise() -> tuple[list[float], float]:
+    """Centre the meshes' bbox on the origin and scale its longest side to 1; return (center, scale).
+
+    p_normalised = (p_world - center) * scale, applied to every root object so hierarchies keep their shape.
+    """
+    lo, hi = world_bbox()
+    extent = float((hi - lo).max())
+    if not extent > 1e-12:
+        raise ImportFailed("the file's meshes have zero size (all vertices in one point)")
+    center = (lo + hi) / 2.0
+    scale = 1.0 / extent
+    from mathutils import Matrix
+
+    transform = Matrix.Diagonal((scale, scale, scale, 1.0)) @ Matrix.Translation((-center).tolist())
+    for obj in bpy.context.scene.objects:
+        if obj.parent is None:
+            obj.matrix_world = transform @ obj.matrix_world
+    bpy.context.view_layer.update()
+    return [float(c) for c in center], scale

@@ -1,0 +1,122 @@
+"""The bpy worker: renders one object per job, in this process (`render_object`) or as a persistent
+subprocess (`python -m tk.render.worker`) that imports bpy once and serves jobs from its stdin.
+
+Protocol (subprocess): each message is an 8-byte little-endian length and a pickle; jobs arrive on stdin,
+results leave on the original stdout, and the process's own fd 1 is pointed at stderr so Blender's
+chatter cannot corrupt the stream. The parent (tk.render.process) owns the timeout and the kill.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import sys
+import tempfile
+import time
+import traceback
+from typing import Any, BinaryIO
+
+# Set by tests only: "abort=NAME" makes the worker call os.abort() on files whose name contains NAME,
+# "hang=NAME" makes it sleep forever; several hooks are separated by ';'.
+TEST_HOOK_ENV = "TK_RENDER_TEST_HOOK"
+
+
+def render_object(job: dict[str, Any]) -> dict[str, Any]:
+    """Import, normalise and render every view of one object; errors become a failed result, never raise."""
+    import bpy  # noqa: F401  (imported here so importing this module stays cheap)
+
+    from tk.render import passes, scene, world
+    from tk.render.config import EngineSettings
+
+    t0 = time.perf_counter()
+    result: dict[str, Any] = {"uid": job["uid"], "ok": False, "error": None, "center": None, "scale": None,
+                              "missing_textures": [], "views": [], "seconds": {}}
+    with tempfile.TemporaryDirectory(prefix="tk-render-") as tmpdir:
+        try:
+            scene.reset_scene()
+            scene.import_file(job["path"], job["file_type"])
+            scene.strip_scene()
+            result["missing_textures"] = scene.missing_textures()
+            result["center"], result["scale"] = scene.normalise()
+            t_import = time.perf_counter()
+            settings = EngineSettings(**job["engine"])
+            enabled = passes.configure(settings, job["width"], job["height"], tmpdir)
+            t_render = 0.0
+            for v in job["views"]:
+                passes.set_camera(v["c2w"], v["fovy_deg"], job["width"], job["height"])
+                world.apply_lighting(v["light"], job["hdri_paths"])
+                t = time.perf_counter()
+                png, depth, normal = passes.render_view(tmpdir, enabled)
+                t_render += time.perf_counter() - t
+                result["views"].append({"view": v["view"], "rgba": png, "depth": depth, "normal": normal})
+            result["ok"] = True
+            result["seconds"] = {"import": t_import - t0, "render": t_render}
+        except scene.ImportFailed as e:
+            result["error"] = str(e)
+        except Exception as e:  # a bug or a Blender error on this object must not end the job
+            result["error"] = f"render failed: {type(e).__name__}: {e}"[:500]
+            traceback.print_exc(file=sys.stderr)
+        finally:
+            result["seconds"]["total"] = time.perf_counter() - t0
+    if not result["ok"]:
+        result["views"] = []
+    return result
+
+
+def encode_result(result: dict[str, Any]) -> dict[str, Any]:
+    """Turn a result's depth/normal arrays into the contract's bytes (done in the worker, in parallel)."""
+    from tk.render import encode
+
+    for v in result["views"]:
+        alpha = encode.decode_png(v["rgba"])[..., 3]
+        v["depth"] = None if v["depth"] is None else encode.encode_depth(v["depth"], alpha)
+        v["normal"] = None if v["normal"] is None else encode.encode_normal(v["normal"], alpha)
+    return result
+
+
+def _test_hook(path: str) -> None:
+    for hook in filter(None, os.environ.get(TEST_HOOK_ENV, "").split(";")):
+        action, _, name = hook.partition("=")
+        if name and name in os.path.basename(path):
+            if action == "abort":
+                os.abort()
+            if action == "hang":
+                time.sleep(10**6)
+
+
+def read_message(stream: BinaryIO) -> Any:
+    """One length-prefixed pickle from `stream`; None at end of stream."""
+    head = stream.read(8)
+    if len(head) < 8:
+        return None
+    (n,) = struct.unpack("<Q", head)
+    return pickle.loads(stream.read(n))
+
+
+def write_message(stream: BinaryIO, obj: Any) -> None:
+    """Write one length-prefixed pickle and flush."""
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack("<Q", len(data)) + data)
+    stream.flush()
+
+
+def serve() -> None:
+    """Serve jobs from stdin until it closes; bpy is imported once, before the first job."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # Blender prints to fd 1; keep that out of the result stream
+    sys.stdout = sys.stderr
+    import bpy  # noqa: F401
+
+    write_message(out, {"ready": True, "pid": os.getpid(), "blender": bpy.app.version_string})
+    stdin = sys.stdin.buffer
+    while True:
+        job = read_message(stdin)
+        if job is None:
+            return
+        _test_hook(job["path"])
+        write_message(out, encode_result(render_object(job)))
+
+
+if __name__ == "__main__":
+    serve()
