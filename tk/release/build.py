@@ -1,0 +1,115 @@
+"""`tk release build`: curate and render from a spec, then package, check and seal the release folder.
+
+The release is assembled in a hidden staging folder beside DIR and renamed onto DIR only once it
+verifies, so a failed or killed build never leaves a DIR that looks finished. Stage outputs live in
+`.DIR.work/`, kept after a failure so that running the same build again resumes the stages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tk import atomic, contracts
+from tk.errors import TkError
+from tk.progress import console
+from tk.release import layout, stages, sums
+from tk.release.spec import ReleaseSpec, load_spec
+
+
+@dataclass
+class BuildResult:
+    """A sealed release: its folder, its RELEASE.json record and the number of hashed files."""
+
+    root: Path
+    record: dict[str, Any]
+    files: int
+
+
+def build_release(
+    spec_path: str | Path, out: str | Path, source_root: str | Path | None = None, workers: int | None = None
+) -> BuildResult:
+    """Build the release of `spec_path` into `out` (which must not exist yet)."""
+    spec = load_spec(spec_path, source_root)
+    return build_from_spec(spec, Path(spec_path).read_text(encoding="utf-8"), Path(out), workers)
+
+
+def build_from_spec(spec: ReleaseSpec, spec_text: str, out: Path, workers: int | None = None) -> BuildResult:
+    """Build a validated spec (its YAML text is shipped as spec.yaml) into `out`."""
+    out = out.resolve()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise TkError(f"{out} already exists and is not empty; choose a new --out folder or delete it")
+    stages.check_spec_options(spec)
+    work = out.parent / f".{out.name}.work"
+    staging = out.parent / f".{out.name}.staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / layout.MANIFEST_DIR).mkdir(parents=True)
+    try:
+        _curate(spec, work, staging / layout.MANIFEST_DIR, workers)
+        _render(spec, staging / layout.MANIFEST_DIR, work / "render", staging / layout.RENDERS_DIR, workers)
+        from tk.release.package import check_rendered, license_policy, write_metadata, write_preview
+
+        check_rendered(staging)
+        write_preview(staging)
+        record = write_metadata(staging, spec, spec_text, license_policy(spec))
+        n_files = sums.write_sums(staging)
+        from tk.release.verify import verify_release
+
+        verify_release(staging)
+        if out.exists():
+            out.rmdir()
+        os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    return BuildResult(out, record, n_files)
+
+
+def _curate(spec: ReleaseSpec, work: Path, manifest_dir: Path, workers: int | None) -> None:
+    outs = []
+    for i, source in enumerate(spec.sources):
+        console.print(f"[bold]curate[/] source {i + 1}/{len(spec.sources)}: {source.source} {source.input or ''}")
+        out = work / f"curate-{i}"
+        stages.run_curate(spec, source, out, workers)
+        outs.append(out)
+    if len(outs) == 1:
+        for name in layout.MANIFEST_FILES:
+            if (outs[0] / name).is_file():
+                shutil.copy2(outs[0] / name, manifest_dir / name)
+        return
+    merge_manifests(outs, manifest_dir)
+
+
+def merge_manifests(dirs: list[Path], out: Path) -> None:
+    """One manifest (parquet + DuckDB) from several curate outputs; each source's report is kept beside it."""
+    import duckdb
+    import pyarrow as pa
+
+    tables = [contracts.read_table(d / "manifest.parquet", "manifest") for d in dirs]
+    merged = pa.concat_tables(tables, promote_options="permissive")
+    contracts.write_table(out / "manifest.parquet", merged, "manifest")
+    with atomic.atomic_path(out / "manifest.duckdb") as tmp:
+        tmp.unlink()
+        con = duckdb.connect(str(tmp))
+        con.execute("CREATE TABLE objects AS SELECT * FROM read_parquet(?)", [str(out / "manifest.parquet")])
+        con.close()
+    for i, d in enumerate(dirs):
+        for name in ("report.md", "report.json"):
+            if (d / name).is_file():
+                shutil.copy2(d / name, out / f"source-{i}.{name}")
+
+
+def _render(spec: ReleaseSpec, manifest_dir: Path, work: Path, renders: Path, workers: int | None) -> None:
+    console.print(f"[bold]render[/] {json.dumps(spec.render, sort_keys=True)}")
+    stages.run_render(spec, manifest_dir, work, workers)
+    # A stage may keep logs or temp files in its folder; the release ships the contract files only.
+    (renders / "shards").mkdir(parents=True)
+    for name in layout.RENDER_FILES:
+        shutil.copy2(work / name, renders / name)
+    for shard in sorted((work / "shards").glob("shard-*.parquet")):
+        shutil.copy2(shard, renders / "shards" / shard.name)
