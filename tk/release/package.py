@@ -19,7 +19,10 @@ def license_policy(spec: ReleaseSpec) -> dict[str, Any]:
     """The curate license policy the spec builds with, and the license ids it allows (None: all)."""
     from tk.curate.licenses import allowed
 
-    policy = str(getattr(stages.curate_config(spec, spec.sources[0], Path("/nonexistent-out")), "license", "all"))
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tk-release-policy-") as tmp:
+        policy = str(getattr(stages.curate_config(spec, spec.sources[0], Path(tmp)), "license", "all"))
     ids = allowed(policy)
     return {"policy": policy, "allowed": None if ids is None else sorted(ids)}
 

@@ -18,7 +18,7 @@ from tk.errors import TkError
 SOURCE_KINDS = ("objaverse", "objaverse-xl", "local")
 # Options the release itself decides: where stages write, and how many workers run (not part of the data).
 CURATE_RESERVED = ("source", "input", "xl_dir", "out", "licenses", "dry_run", "workers", "no_download")
-RENDER_RESERVED = ("manifest", "manifest_dir", "input", "out", "workers", "address")
+RENDER_RESERVED = ("manifest", "input_dir", "out", "workers", "threads", "address")
 # Render options that name a folder: resolved like source paths, and recorded resolved.
 RENDER_PATHS = ("hdri_dir",)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -33,23 +32,23 @@ def render_config(spec: ReleaseSpec, manifest_dir: Path, out: Path, workers: int
     from tk.render.pipeline import RenderConfig
 
     check_stage_options(spec.render, RenderConfig, RENDER_RESERVED, "spec: render")
-    names = {f.name for f in dataclasses.fields(RenderConfig)}
     kwargs: dict[str, Any] = dict(spec.render)
-    # The render stage names its input after the manifest folder; accept the spellings it may use.
-    key = next((k for k in ("manifest", "manifest_dir", "input") if k in names), None)
-    if key is None:
-        raise SpecError("tk.render.pipeline.RenderConfig has no manifest input field; tk release cannot drive it")
-    kwargs.update({key: manifest_dir, "out": out})
-    if workers is not None and "workers" in names:
+    # YAML gives lists; the camera ranges are tuples in RenderConfig.
+    kwargs.update({k: tuple(v) for k, v in kwargs.items() if isinstance(v, list)})
+    kwargs.update(manifest=str(manifest_dir), out=str(out))
+    if workers is not None:
         kwargs["workers"] = workers
     return _construct(RenderConfig, kwargs, "render")
 
 
 def check_spec_options(spec: ReleaseSpec) -> None:
-    """Build both stage configs on placeholder folders: fails on a bad option before any work starts."""
-    for source in spec.sources:
-        curate_config(spec, source, Path("/nonexistent-out"))
-    render_config(spec, Path("/nonexistent-manifest"), Path("/nonexistent-out"))
+    """Build both stage configs on an empty scratch folder: fails on a bad option before any work starts."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tk-release-check-") as tmp:
+        render_config(spec, Path(tmp), Path(tmp) / "render")
+        for source in spec.sources:
+            curate_config(spec, source, Path(tmp) / "curate")
 
 
 def run_curate(spec: ReleaseSpec, source: SourceSpec, out: Path, workers: int | None = None) -> dict[str, Any]:

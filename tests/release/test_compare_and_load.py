@@ -1,0 +1,83 @@
+"""compare: a copy is equal; a changed camera fails; a small image change passes at >= 40 dB, a large one fails.
+Shards load with pyarrow, DuckDB and `datasets`."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import numpy as np
+import pyarrow as pa
+from PIL import Image
+
+from tests.release.synthetic import SIZE, png
+from tk import contracts
+from tk.release import layout
+from tk.release.compare import compare_releases, psnr
+
+SHARD = "renders/shards/shard-00000.parquet"
+
+
+def _by_what(rows):
+    return {r.what: r for r in rows}
+
+
+def _edit_view(root, edit):
+    path = root / SHARD
+    rows = contracts.read_table(path, "shard").to_pylist()
+    edit(rows[0])
+    contracts.write_table(path, pa.Table.from_pylist(rows), "shard")
+
+
+def test_copy_compares_equal(synthetic_release_master, tmp_path):
+    copy = shutil.copytree(synthetic_release_master, tmp_path / "copy")
+    rows = compare_releases(synthetic_release_master, copy)
+    assert all(r.ok for r in rows), rows
+    assert _by_what(rows)["images: rgba"].equal == 6 and _by_what(rows)["manifest rows"].equal == 4
+
+
+def test_changed_camera_is_a_mismatch(synthetic_release_master, tmp_path):
+    copy = shutil.copytree(synthetic_release_master, tmp_path / "copy")
+    _edit_view(copy, lambda r: r.update(fx=r["fx"] + 0.5))
+    row = _by_what(compare_releases(synthetic_release_master, copy))["cameras (c2w, intrinsics)"]
+    assert not row.ok and row.equal == 5
+
+
+def test_image_noise_is_judged_by_psnr(synthetic_release_master, tmp_path):
+    def nudge(level):
+        def edit(r):
+            img = np.asarray(Image.open(io.BytesIO(r["rgba"]))).copy()
+            img[0, 0, 0] = min(255, int(img[0, 0, 0]) + level)
+            r["rgba"] = png(img)
+        return edit
+
+    small = shutil.copytree(synthetic_release_master, tmp_path / "small")
+    _edit_view(small, nudge(3))  # one channel of one pixel off by 3/255: ~60 dB
+    row = _by_what(compare_releases(synthetic_release_master, small))["images: rgba"]
+    assert row.ok and row.equal == 5 and "min PSNR" in row.worst
+    big = shutil.copytree(synthetic_release_master, tmp_path / "big")
+    _edit_view(big, lambda r: r.update(rgba=png(np.full((SIZE, SIZE, 4), 255, np.uint8))))
+    assert not _by_what(compare_releases(synthetic_release_master, big))["images: rgba"].ok
+
+
+def test_psnr_of_known_error():
+    x = np.zeros((10, 10))
+    assert np.isclose(psnr(x, x + 0.1), 20.0)
+
+
+def test_shards_load_with_common_readers(synthetic_release_master, tmp_path):
+    import duckdb
+    import pyarrow.dataset as ds
+    from datasets import load_dataset
+
+    shards = synthetic_release_master / "renders" / "shards"
+    table = ds.dataset(shards, format="parquet").to_table()
+    assert table.num_rows == 6 and table.schema.field("c2w").type == pa.list_(pa.float32(), 16)
+    n = duckdb.sql(f"SELECT count(DISTINCT uid) FROM '{shards}/*.parquet' WHERE view = 1").fetchall()[0][0]
+    assert n == 3
+    data = load_dataset("parquet", data_files={"train": str(shards / "*.parquet")}, cache_dir=str(tmp_path / "hf"))["train"]
+    assert len(data) == 6
+    first = data[0]
+    img = Image.open(io.BytesIO(first["rgba"]))
+    assert img.size == (SIZE, SIZE) and img.mode == "RGBA" and len(first["c2w"]) == 16
+    assert layout.shards(synthetic_release_master)[0].name == "shard-00000.parquet"

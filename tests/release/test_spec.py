@@ -1,0 +1,78 @@
+"""Release specs: the shipped specs load; each kind of bad spec fails with one line naming the key or path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tk.cli import main
+from tk.release.spec import SpecError, load_spec, parse_spec
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "spec.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_shipped_specs_resolve_their_sources():
+    for name in ("sample-release.yaml", "tiny-release.yaml"):
+        spec = load_spec(REPO / "manifests" / name)
+        assert spec.sources[0].input == (REPO / "manifests" / "sample" / "objects").resolve()
+        assert spec.sources[0].licenses == (REPO / "manifests" / "sample" / "SOURCES.csv").resolve()
+        assert spec.render["views"] >= 1
+
+
+def test_source_root_moves_relative_paths(tmp_path, sample_dir):
+    raw = {"name": "x", "version": "1", "sources": [{"source": "local", "input": "objects"}]}
+    spec = parse_spec(raw, sample_dir)
+    assert spec.sources[0].input == (sample_dir / "objects").resolve()
+    with pytest.raises(SpecError, match="input 'objects' not found"):
+        parse_spec(raw, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("name: x\nversion: 1\nsources: [{source: local, input: .}]\ncolour: red\n", "unknown key 'colour'"),
+        ("name: x\nversion: 1\nsources: [{source: local, input: nowhere}]\n", "input 'nowhere' not found"),
+        ("name: x\nversion: 1\nsources: [{source: sketchfab, input: .}]\n", "source 'sketchfab' is not one of"),
+        ("name: x\nversion: 1\nsources: [{source: local}]\n", "a local source needs 'input'"),
+        ("name: x\nversion: 1\nsources: []\n", "'sources' must be a non-empty list"),
+        ("version: 1\nsources: [{source: local, input: .}]\n", "missing required key 'name'"),
+        ("name: 'a b'\nversion: 1\nsources: [{source: local, input: .}]\n", "name 'a b' must be"),
+        ("name: x\nversion: 1\ntk_version: '>=99'\nsources: [{source: local, input: .}]\n", "needs tk >=99"),
+        ("name: x\nversion: 1\nsources: [{source: local, input: .}]\nrender: {hdri_dir: nohdri}\n", "hdri_dir 'nohdri' not found"),
+        ("name: x\n  version: [\n", "not valid YAML at line"),
+        ("- just\n- a list\n", "a release spec is a YAML mapping"),
+    ],
+)
+def test_bad_spec_is_one_line(tmp_path, capsys, text, expected):
+    spec = _write(tmp_path, text)
+    assert main(["release", "build", str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0], err
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_render_option_is_one_line(tmp_path, capsys):
+    spec = _write(tmp_path, "name: x\nversion: 1\nsources: [{source: local, input: .}]\nrender: {viewz: 3}\n")
+    assert main(["release", "build", str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "render: unknown option 'viewz'" in err[0], err
+
+
+def test_bad_render_value_is_one_line(tmp_path, capsys):
+    spec = _write(tmp_path, "name: x\nversion: 1\nsources: [{source: local, input: .}]\nrender: {engine: povray}\n")
+    assert main(["release", "build", str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--engine 'povray'" in err[0], err
+
+
+def test_release_reserved_option_is_refused(tmp_path, capsys):
+    spec = _write(tmp_path, "name: x\nversion: 1\nsources: [{source: local, input: .}]\nrender: {out: /tmp/x}\n")
+    assert main(["release", "build", str(spec), "--out", str(tmp_path / "out")]) == 2
+    assert "'out' is set by the release itself" in capsys.readouterr().err
