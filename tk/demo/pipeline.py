@@ -1,0 +1,187 @@
+"""`run_demo(cfg)`: the whole tk pipeline on a few sample objects, through each stage's own library API.
+
+curate (local source, SOURCES.csv licenses) -> render (Cycles) -> contact sheet -> train `tiny` ->
+loss plot -> infer a mesh and turntable from a render of a held-out (test split) object.
+Intermediate folders go to OUT/work/; the pictures and the mesh are copied to OUT/.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tk import atomic
+from tk.demo.config import SAMPLE, SPLIT, SPLIT_SEED, DemoConfig
+from tk.errors import TkError
+from tk.progress import console
+
+MARKER = ".tk-demo"
+
+
+@dataclass
+class DemoResult:
+    """What the demo wrote (name -> path) and the numbers worth printing."""
+
+    out: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare_out(out: Path) -> Path:
+    """Create OUT (or reuse one a previous demo made) and return a fresh OUT/work folder."""
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise TkError(f"{out} exists and was not made by tk demo; choose another --out folder")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(out / MARKER, "made by tk demo; the whole folder is rewritten by the next tk demo --out here\n")
+    work = out / "work"
+    shutil.rmtree(work, ignore_errors=True)  # a demo always starts from scratch; it is ours (MARKER)
+    work.mkdir()
+    return work
+
+
+def stage_sources(cfg: DemoConfig, work: Path) -> tuple[Path, Path]:
+    """Copy the chosen sample objects (with their texture folders) and their SOURCES.csv rows into `work`."""
+    objects = work / "sources"
+    for rel in cfg.objects:
+        src = SAMPLE / rel
+        # An OBJ lies in its own folder with its MTL and textures: copy the folder.
+        if src.parent != SAMPLE / "objects":
+            shutil.copytree(src.parent, objects / src.parent.relative_to(SAMPLE), dirs_exist_ok=True)
+        else:
+            (objects / "objects").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, objects / rel)
+    with open(SAMPLE / "SOURCES.csv", newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        rows = [r for r in reader if r["path"] in cfg.objects]
+        fieldnames = reader.fieldnames or []
+    with atomic.atomic_open(objects / "SOURCES.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fieldnames)
+        writer.writeheader()
+        writer.writerows(rows)
+    return objects / "objects", objects / "SOURCES.csv"
+
+
+def curate_step(cfg: DemoConfig, objects: Path, licenses: Path, out: Path) -> dict[str, Any]:
+    """Curate the staged objects: license mapping, probe, rules, the fixed demo split."""
+    from tk.curate.pipeline import CurateConfig, curate
+
+    return curate(CurateConfig(source="local", input=objects, licenses=licenses, out=out, license="commercial",
+                               split=SPLIT, split_seed=SPLIT_SEED, workers=1))
+
+
+def render_step(cfg: DemoConfig, manifest_dir: Path, out: Path) -> dict[str, Any]:
+    """Render the kept objects with Cycles at the tiny model's resolution."""
+    from tk.render.pipeline import RenderConfig, render
+
+    rc = RenderConfig(out=str(out), manifest=str(manifest_dir), views=cfg.views, resolution=cfg.resolution,
+                      engine="cycles", samples=cfg.samples, denoise=False, seed=cfg.seed, split_seed=SPLIT_SEED,
+                      workers=1)
+    return render(rc)
+
+
+def train_step(cfg: DemoConfig, renders: Path, run: Path) -> Path:
+    """Train the `tiny` preset on the train split of the renders; return the last checkpoint folder."""
+    from tk.train.config import load_config, with_overrides
+    from tk.train.loop import train
+
+    config = with_overrides(load_config("tiny"), train={
+        "max_steps": cfg.train_steps, "seed": cfg.seed, "log_every": 5,
+        "checkpoint_every": cfg.train_steps, "image_every": cfg.train_steps,
+    })
+    return train(config, renders, run)
+
+
+def held_out_view(renders: Path, manifest_dir: Path, out_png: Path) -> dict[str, Any]:
+    """Write view 0 of the first rendered test-split object to `out_png`; fail if none was held out."""
+    import pyarrow.compute as pc
+
+    from tk.contracts import read_table
+
+    test = set()
+    manifest = read_table(manifest_dir / "manifest.parquet", "manifest")
+    for row in manifest.filter(pc.equal(manifest["status"], "keep")).to_pylist():
+        if row["split"] != "train":
+            test.add(row["uid"])
+    for shard in sorted((renders / "shards").glob("shard-*.parquet")):
+        for row in read_table(shard, "shard", columns=["uid", "view", "split", "rgba"]).to_pylist():
+            if row["uid"] in test and row["view"] == 0:
+                atomic.write_bytes(out_png, row["rgba"])
+                title = next(r.get("title") for r in manifest.to_pylist() if r["uid"] == row["uid"])
+                return {"uid": row["uid"], "split": row["split"], "title": title}
+    raise TkError("no rendered object is outside the train split, so none is held out; "
+                  "check the demo's split settings (tk/demo/config.py)")
+
+
+def infer_step(cfg: DemoConfig, image: Path, checkpoint: Path, out: Path) -> dict[str, Any]:
+    """Reconstruct a mesh and a turntable from `image` with the trained checkpoint."""
+    from tk.model.infer import InferConfig, infer
+
+    icfg = InferConfig(resolution=cfg.mesh_resolution, formats=("glb", "obj"), turntable_views=cfg.turntable_views)
+    return infer([image], checkpoint, out, icfg)[0]
+
+
+def run_demo(cfg: DemoConfig) -> DemoResult:
+    """Run every step of the demo into cfg.out; return the files written and the key numbers."""
+    from tk.demo.figures import loss_plot, read_losses
+    from tk.render.preview import contact_sheet
+
+    t0 = time.perf_counter()
+    out = cfg.out.resolve()
+    work = prepare_out(out)
+    result = DemoResult(out)
+    steps = 6
+
+    def step(i: int, text: str) -> None:
+        console.rule(f"[bold]{i}/{steps} {text}[/]  ({time.perf_counter() - t0:.0f} s)")
+
+    step(1, f"curate {len(cfg.objects)} sample objects")
+    objects, licenses = stage_sources(cfg, work)
+    summary = curate_step(cfg, objects, licenses, work / "curate")
+    result.numbers["curate"] = {k: summary.get(k) for k in ("candidates", "kept", "rejected") if k in summary}
+
+    step(2, f"render {cfg.views} views per object at {cfg.resolution} px (Cycles, {cfg.samples} samples)")
+    summary = render_step(cfg, work / "curate", work / "renders")
+    if not summary.get("ok_total"):
+        raise TkError(f"no object rendered; see {work / 'renders' / 'objects.parquet'}")
+    result.numbers["render"] = {"objects": summary["ok_total"], "failed": summary["failed_total"], "views": cfg.views}
+    result.files["contact sheet"] = out / "contact_sheet.png"
+    contact_sheet(work / "renders", result.files["contact sheet"])
+
+    step(3, f"train tiny for {cfg.train_steps} steps")
+    checkpoint = train_step(cfg, work / "renders", work / "run")
+    losses = read_losses(work / "run" / "metrics.jsonl")
+    result.files["loss plot"] = out / "loss.png"
+    loss_plot(losses, result.files["loss plot"], title="tiny training loss")
+    k = max(1, len(losses) // 5)
+    first, last = (sum(v for _, v in part) / len(part) for part in (losses[:k], losses[-k:]))
+    result.numbers["loss"] = {"first": round(first, 5), "last": round(last, 5), "steps": losses[-1][0]}
+
+    step(4, "infer a mesh from a held-out render")
+    result.files["held-out input"] = out / "input.png"
+    held = held_out_view(work / "renders", work / "curate", result.files["held-out input"])
+    inferred = infer_step(cfg, result.files["held-out input"], checkpoint, work / "infer")
+    result.numbers["mesh"] = {"object": held["title"], "split": held["split"], "vertices": inferred["vertices"],
+                              "faces": inferred["faces"]}
+    if inferred.get("warning"):
+        result.numbers["mesh"]["warning"] = inferred["warning"]
+
+    step(5, "collect the outputs")
+    folder = Path(inferred["dir"])
+    for name, src in (("mesh (glb)", "mesh.glb"), ("mesh (obj)", "mesh.obj"), ("turntable", "turntable.gif"),
+                      ("turntable strip", "turntable.png")):
+        if (folder / src).is_file():
+            result.files[name] = out / src
+            shutil.copy2(folder / src, out / src)
+    result.files["checkpoint"] = checkpoint
+    result.numbers["seconds"] = round(time.perf_counter() - t0, 1)
+    step(6, "done")
+    atomic.write_text(out / "summary.json", json.dumps(
+        {"config": asdict(cfg), "files": {k: str(v) for k, v in result.files.items()}, **result.numbers},
+        indent=2, default=str) + "\n")
+    result.files["summary"] = out / "summary.json"
+    return result
