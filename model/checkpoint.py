@@ -36,8 +36,12 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise ContractError(f"{path}: refused to load: the pickle holds more than tensors (it could run code); "
-                            f"convert it to safetensors with trusted tools ({str(e).splitlines()[0][:120]})") from None
+        # weights_only's unpickler stops at any global or opcode outside plain tensors, so nothing ran
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        why = [ln for ln in lines[1:] if not ln.startswith(("Please file", "Check the documentation"))]
+        detail = (why or lines or ["unreadable"])[0][:120]
+        raise ContractError(f"{path}: refused to load: not a plain tensor checkpoint ({detail}); tk reads weights "
+                            "only with torch.load(weights_only=True) or safetensors, which never run code") from None
     except (RuntimeError, EOFError, OSError) as e:
         raise ContractError(f"{path}: not a readable torch checkpoint ({str(e).splitlines()[0][:160]})") from None
     if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):

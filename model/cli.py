@@ -1,7 +1,45 @@
-"""CLI commands of this stage (placeholder until the stage lands)."""
+"""`tk infer`: images with an alpha mask -> textured meshes and turntables with a TripoSR checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List
 
 import typer
 
 
+def infer_command(
+    images: List[Path] = typer.Argument(..., help="RGBA images (alpha = object mask); any size, mode or bit depth."),
+    model: Path = typer.Option(..., "--model", help="Checkpoint folder: config.yaml + model.safetensors or model.ckpt."),
+    out: Path = typer.Option(..., "--out", help="Output folder; one subfolder per image."),
+    resolution: int = typer.Option(256, help="Marching-cubes grid resolution."),
+    threshold: float = typer.Option(25.0, help="Density isosurface level."),
+    foreground_ratio: float = typer.Option(0.85, help="Share of the frame the object spans after cropping."),
+    format: str = typer.Option("glb,obj", "--format", help="Mesh formats, comma-separated: glb, obj, ply."),
+    turntable_views: int = typer.Option(8, help="Turntable frames (0: none)."),
+    turntable_size: int = typer.Option(128, help="Turntable frame size in pixels."),
+    chunk_size: int = typer.Option(8192, help="Renderer points per decoder call (0: no chunking)."),
+    prepared: bool = typer.Option(False, "--prepared", help="Inputs are RGB already on grey 0.5 and framed; use as is."),
+    save_density: bool = typer.Option(False, "--save-density", help="Also write density.npy (the isosurface grid)."),
+    device: str = typer.Option("cpu", help="torch device, e.g. cpu or cuda."),
+) -> None:
+    """Reconstruct a textured mesh from each image (official TripoSR preprocessing).
+
+    Writes OUT/<image name>/input.png, mesh.glb, mesh.obj (vertex colours), turntable.gif and turntable.png.
+
+    Example: tk infer chair.png mug.png --model checkpoints/triposr --out recon/
+    """
+    from tk.model.infer import InferConfig, infer
+
+    cfg = InferConfig(resolution=resolution, threshold=threshold, foreground_ratio=foreground_ratio,
+                      formats=tuple(f.strip().lower() for f in format.split(",") if f.strip()),
+                      turntable_views=turntable_views, turntable_size=turntable_size, chunk_size=chunk_size,
+                      prepared=prepared, save_density=save_density, device=device)
+    for r in infer(images, model, out, cfg):
+        note = f"  ({r['warning']})" if "warning" in r else ""
+        typer.echo(f"{r['image']} -> {r['dir']}  {r['vertices']} vertices, {r['faces']} faces{note}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the tk app."""
+    app.command("infer")(infer_command)

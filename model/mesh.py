@@ -43,14 +43,11 @@ def marching_cubes(field: np.ndarray, level: float, radius: float) -> tuple[np.n
     return verts.astype(np.float32), faces.astype(np.int64)
 
 
-def mesh_from_scene_code(renderer: nn.Module, decoder: nn.Module, scene_code: torch.Tensor, resolution: int = 256,
-                         threshold: float = 25.0, has_vertex_color: bool = True):  # -> trimesh.Trimesh
-    """The official extract_mesh for one scene: density_act isosurface at `threshold`, colours at vertices."""
+def mesh_from_density(renderer: nn.Module, decoder: nn.Module, scene_code: torch.Tensor, field: np.ndarray,
+                      threshold: float = 25.0, has_vertex_color: bool = True):  # -> trimesh.Trimesh
+    """Isosurface of a density_act grid (R, R, R) at `threshold`, coloured by the decoder at the vertices."""
     import trimesh
 
-    if resolution < 2:
-        raise TkError(f"mesh resolution {resolution} must be >= 2")
-    field = density_grid(renderer, decoder, scene_code, resolution).float().cpu().numpy()
     verts, faces = marching_cubes(field, threshold, renderer.cfg.radius)
     colors = None
     if has_vertex_color and len(verts):
@@ -58,6 +55,15 @@ def mesh_from_scene_code(renderer: nn.Module, decoder: nn.Module, scene_code: to
             c = renderer.query_triplane(decoder, torch.from_numpy(verts).to(scene_code), scene_code)["color"]
         colors = (c.float().clamp(0, 1).cpu().numpy() * 255.0).round().astype(np.uint8)
     return trimesh.Trimesh(vertices=verts, faces=faces, vertex_colors=colors, process=False)
+
+
+def mesh_from_scene_code(renderer: nn.Module, decoder: nn.Module, scene_code: torch.Tensor, resolution: int = 256,
+                         threshold: float = 25.0, has_vertex_color: bool = True):  # -> trimesh.Trimesh
+    """The official extract_mesh for one scene: density_act isosurface at `threshold`, colours at vertices."""
+    if resolution < 2:
+        raise TkError(f"mesh resolution {resolution} must be >= 2")
+    field = density_grid(renderer, decoder, scene_code, resolution).float().cpu().numpy()
+    return mesh_from_density(renderer, decoder, scene_code, field, threshold, has_vertex_color)
 
 
 def export_mesh(mesh, path: Path) -> None:
