@@ -72,6 +72,8 @@ def render(cfg: RenderConfig, executor: Executor | None = None) -> dict[str, Any
     done = store.done()
     todo = [o for o in objects if o.uid not in done]
     hdri_paths = cfg.hdri_paths()
+    if executor is None and not todo:
+        executor = LocalExecutor()  # nothing to render: do not start Ray or Blender
     if executor is None:
         from tk.render.pool import RayPool
 

@@ -17,6 +17,10 @@ def apply_lighting(light: dict[str, Any], hdri_paths: dict[str, str]) -> None:
             bpy.data.objects.remove(obj, do_unlink=True)
     world = scene.world or bpy.data.worlds.new("tk_world")
     scene.world = world
+    # Cycles rebuilds the environment's importance map every render call; at the map's own resolution
+    # (1024x512 and up) that costs ~1.5 s a view, at 256 about 0.05 s with the same noise at our sample counts
+    world.cycles.sampling_method = "MANUAL"
+    world.cycles.sample_map_resolution = 256
     _environment(world, light["env"], hdri_paths)
     for i, lamp in enumerate(light["lamps"]):
         _area_lamp(scene, f"tk_lamp{i}_{lamp['role']}", lamp)
@@ -37,7 +41,7 @@ def _environment(world: Any, env: dict[str, Any], hdri_paths: dict[str, str]) ->
         bg.inputs["Color"].default_value = (*env["color"], 1.0)
     elif env["type"] == "sky":
         sky = tree.nodes.new("ShaderNodeTexSky")
-        sky.sky_type = "MULTIPLE_SCATTERING"
+        sky.sky_type = "SINGLE_SCATTERING"
         sky.sun_elevation = math.radians(env["sun_elevation_deg"])
         sky.sun_rotation = math.radians(env["sun_azimuth_deg"])
         tree.links.new(sky.outputs["Color"], bg.inputs["Color"])

@@ -1,0 +1,145 @@
+"""The parent side of a bpy worker subprocess: start it, send a job, wait with a timeout, and replace it
+when it crashes or hangs. Its stderr goes to a log file whose tail is kept in the error of a failed object."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+from tk.render.worker import read_message, write_message
+
+STARTUP_TIMEOUT = 120.0
+
+
+class WorkerDied(Exception):
+    """The worker process crashed, hung past its timeout, or broke the protocol; it has been killed."""
+
+
+class WorkerProcess:
+    """One persistent `python -m tk.render.worker` subprocess."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+        fd, self.log_path = tempfile.mkstemp(prefix="tk-render-worker-", suffix=".log")
+        os.close(fd)
+        # append mode: the log can be truncated between jobs while the worker keeps writing at its end
+        self.log = open(self.log_path, "ab")
+        self.started = 0
+        self.blender = ""
+
+    def start(self) -> None:
+        """Start (or restart) the subprocess and wait until bpy is imported."""
+        self.stop()
+        self.log.truncate(0)
+        # its own session, so a kill reaches everything Blender may have spawned
+        self.proc = subprocess.Popen([sys.executable, "-m", "tk.render.worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.log, env=self.env, start_new_session=True)
+        self.started += 1
+        hello = self._receive(STARTUP_TIMEOUT, "starting")
+        self.blender = hello.get("blender", "")
+
+    @property
+    def pid(self) -> int | None:
+        """The subprocess's pid (None when not running)."""
+        return self.proc.pid if self.proc else None
+
+    def run(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send one job and return its result; raise WorkerDied (after killing the process) on crash or timeout."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+        assert self.proc is not None and self.proc.stdin is not None
+        self.log.truncate(0)  # keep only this job's stderr, so the log stays small over thousands of objects
+        try:
+            write_message(self.proc.stdin, job)
+        except (BrokenPipeError, OSError):
+            raise self._died("the worker was gone before the job was sent") from None
+        return self._receive(timeout, "rendering")
+
+    def _receive(self, timeout: float, doing: str) -> dict[str, Any]:
+        assert self.proc is not None and self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            raise self._died(f"timed out after {timeout:g} s while {doing}")
+        try:
+            msg = read_message(self.proc.stdout)
+        except Exception as e:  # a half-written message: the process died mid-write
+            raise self._died(f"broken result stream ({type(e).__name__})") from None
+        if msg is None:
+            raise self._died(f"the worker died while {doing}")
+        return msg
+
+    def _died(self, what: str) -> WorkerDied:
+        code = self._kill()
+        if code is not None and code < 0:
+            what += f" (signal {signal.Signals(-code).name})"
+        elif code:
+            what += f" (exit code {code})"
+        tail = self.stderr_tail()
+        return WorkerDied(f"{what}; worker stderr: {tail}" if tail else what)
+
+    def _kill(self) -> int | None:
+        if self.proc is None:
+            return None
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        code = proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            if stream:
+                stream.close()
+        return code
+
+    def stderr_tail(self, lines: int = 3) -> str:
+        """The last lines of the worker's stderr that say something (Blender's progress lines dropped)."""
+        self.log.flush()
+        with open(self.log_path, "rb") as f:
+            f.seek(max(0, os.path.getsize(self.log_path) - 8192))
+            text = f.read().decode("utf-8", "replace")
+        keep = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith(("Fra:", "Saved:"))]
+        return " | ".join(keep[-lines:])[-400:]
+
+    def stop(self) -> None:
+        """Close the worker: end its input so it exits, kill it if it does not within a few seconds."""
+        if self.proc is None:
+            return
+        try:
+            if self.proc.stdin:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+        except (subprocess.TimeoutExpired, OSError):
+            pass
+        self._kill()
+
+    def close(self) -> None:
+        """Stop the process and delete its log."""
+        self.stop()
+        self.log.close()
+        try:
+            os.unlink(self.log_path)
+        except FileNotFoundError:
+            pass
+
+
+def run_with_retries(worker: WorkerProcess, job: dict[str, Any], timeout: float, retries: int
+                     ) -> tuple[dict[str, Any], int]:
+    """Render `job`, restarting a crashed/hung worker and retrying up to `retries` times: (result, attempts)."""
+    attempts, t0 = 0, time.perf_counter()
+    while True:
+        attempts += 1
+        try:
+            return worker.run(job, timeout), attempts
+        except WorkerDied as e:
+            if attempts > retries:
+                return {"uid": job["uid"], "ok": False, "error": f"worker failed {attempts}x: {e}"[:1000],
+                        "center": None, "scale": None, "missing_textures": [], "views": [],
+                        "seconds": {"total": time.perf_counter() - t0}}, attempts
