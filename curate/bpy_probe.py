@@ -1,0 +1,67 @@
+"""Child process: import one file with Blender (bpy) and print its counts as `TKPROBE {json}`.
+
+Run as `python -m tk.curate.bpy_probe FILE` by `tk.curate.probe`; a crash here kills only this process.
+Scripts embedded in .blend files are never run (auto-exec stays off).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def _import(bpy: object, path: Path) -> None:
+    ext = path.suffix.lower().lstrip(".")
+    ops = bpy.ops  # type: ignore[attr-defined]
+    if ext == "fbx":
+        ops.import_scene.fbx(filepath=str(path))
+    elif ext in ("usd", "usda", "usdc", "usdz"):
+        ops.wm.usd_import(filepath=str(path))
+    elif ext == "abc":
+        ops.wm.alembic_import(filepath=str(path))
+    elif ext == "blend":
+        bpy.context.preferences.filepaths.use_scripts_auto_execute = False  # type: ignore[attr-defined]
+        ops.wm.open_mainfile(filepath=str(path), load_ui=False, use_scripts=False)
+    else:
+        raise ValueError(f"no Blender importer for '{ext}'")
+
+
+def main(path: Path) -> dict:
+    """Import `path` into an empty scene and measure it."""
+    import bpy
+    from mathutils import Vector
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    _import(bpy, path)
+    meshes = [o for o in bpy.context.scene.objects if o.type == "MESH"]
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    vertices = faces = 0
+    lo, hi = Vector((float("inf"),) * 3), Vector((float("-inf"),) * 3)
+    for obj in meshes:
+        mesh = obj.evaluated_get(depsgraph).data
+        vertices += len(mesh.vertices)
+        faces += len(mesh.polygons)
+        for corner in obj.bound_box:
+            w = obj.matrix_world @ Vector(corner)
+            lo = Vector(map(min, lo, w))
+            hi = Vector(map(max, hi, w))
+    images = [i for i in bpy.data.images if i.source in ("FILE", "PACKED") and (i.filepath or i.packed_file)]
+    return {
+        "vertex_count": vertices, "face_count": faces, "mesh_count": len(meshes),
+        "material_count": len(bpy.data.materials), "texture_count": len(images),
+        "animation_count": len(bpy.data.actions),
+        "bbox_extent": [hi[i] - lo[i] for i in range(3)] if meshes else None,
+    }
+
+
+if __name__ == "__main__":
+    try:
+        result = main(Path(sys.argv[1]))
+    except Exception as e:  # noqa: BLE001 - reported to the parent as this file's error
+        # bpy operator errors carry the importer's whole traceback; its last line says what went wrong.
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        errors = [ln for ln in lines if ln.split(":")[0].endswith(("Error", "Exception"))]
+        result = {"error": ((errors or lines or [type(e).__name__])[-1])[:300]}
+    # Blender may leave a line unterminated on stdout: start on a fresh line.
+    print("\nTKPROBE " + json.dumps(result), flush=True)

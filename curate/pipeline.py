@@ -1,0 +1,364 @@
+"""`curate(cfg)`: candidates from a source → (download + probe) → rules → manifest and report.
+
+Steps, each in its own module: a source gives candidate rows (`tk.curate.sources.*`); rows that pass
+the metadata rules are fetched and probed in Ray tasks (`executor`, `work`), each result persisted as
+it finishes (`probe_store`); the ordered rules (`rules`, built here from the config) run as one DuckDB
+query that also computes the split (`splits`); `writer` writes manifest.parquet and manifest.duckdb;
+`report` summarises. `tk curate`, `tk release` and `tk demo` all call `curate`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tk.curate import licenses, report, rules, splits, writer
+from tk.errors import TkError
+
+SOURCES = ("objaverse", "objaverse-xl", "local")
+SUPPORTED_TYPES = ("glb", "gltf", "obj", "fbx", "ply", "stl", "usd", "usda", "usdc", "usdz", "dae", "blend", "abc", "off", "3mf")
+
+# Candidate columns and their DuckDB types: every source fills what it knows, the rest is NULL.
+CANDIDATE_COLUMNS: dict[str, str] = {
+    "uid": "VARCHAR", "source": "VARCHAR", "file_identifier": "VARCHAR", "file_type": "VARCHAR",
+    "sha256": "VARCHAR", "license_raw": "VARCHAR", "attribution": "VARCHAR", "size_bytes": "BIGINT",
+    "vertex_count": "BIGINT", "face_count": "BIGINT", "mesh_count": "BIGINT", "material_count": "BIGINT",
+    "texture_count": "BIGINT", "animation_count": "BIGINT", "bbox_extent": "DOUBLE[3]", "local_path": "VARCHAR",
+    "title": "VARCHAR", "author": "VARCHAR", "url": "VARCHAR", "category": "VARCHAR",
+    "is_age_restricted": "BOOLEAN", "metadata": "VARCHAR",
+}
+PROBE_COLUMNS = ("size_bytes", "vertex_count", "face_count", "mesh_count", "material_count", "texture_count", "animation_count", "bbox_extent", "local_path")
+
+
+@dataclass
+class CurateConfig:
+    """Everything `tk curate` can be told; `validate()` checks it and fails with one line."""
+
+    source: str
+    out: Path | None = None
+    input: Path | None = None
+    xl_dir: Path | None = None
+    xl_sources: str | None = None
+    objaverse_dir: Path | None = None
+    objaverse_url: str | None = None
+    download_dir: Path | None = None
+    no_download: bool = False
+    license: str = "cc-by"
+    licenses: Path | None = None
+    workers: int = 2
+    limit: int | None = None
+    dry_run: bool = False
+    split: str = "0.98,0.01,0.01"
+    split_seed: int = 0
+    max_size_mb: float = 200.0
+    min_faces: int | None = None
+    max_faces: int | None = 1_000_000
+    min_vertices: int | None = None
+    max_vertices: int | None = None
+    animated: bool = False
+    require_textures: bool = False
+    flat_ratio: float = 1e-3
+    scores: Path | None = None
+    min_score: float | None = None
+    max_per_category: int | None = None
+    where: str | None = None
+    timeout: float = 120.0
+    retries: int = 1
+    ray_address: str | None = None
+    duckdb_table_max_rows: int = 2_000_000
+    fractions: tuple[float, float, float] = field(init=False, default=(0.98, 0.01, 0.01))
+
+    def validate(self) -> CurateConfig:
+        """Check the options together; raise TkError naming the option and the fix."""
+        if self.source not in SOURCES:
+            raise TkError(f"--source {self.source!r}: choose one of {', '.join(SOURCES)}")
+        if self.source == "local" and self.input is None:
+            raise TkError("--source local needs --input DIR (a folder of 3D files)")
+        if self.source == "objaverse-xl" and self.xl_dir is None:
+            raise TkError("--source objaverse-xl needs --xl-dir DIR (the folder holding <source>/<source>.parquet)")
+        if self.out is None and not self.dry_run:
+            raise TkError("--out DIR is required (or use --dry-run to only print the counts)")
+        for name in ("workers", "retries"):
+            if getattr(self, name) < (1 if name == "workers" else 0):
+                raise TkError(f"--{name} must be at least {1 if name == 'workers' else 0}")
+        for name in ("limit", "min_faces", "max_faces", "min_vertices", "max_vertices", "max_per_category"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise TkError(f"--{name.replace('_', '-')} must not be negative")
+        if self.max_size_mb <= 0 or self.timeout <= 0:
+            raise TkError("--max-size-mb and --timeout must be positive")
+        if (self.scores is None) != (self.min_score is None):
+            raise TkError("--scores FILE and --min-score X go together")
+        if self.scores is not None and not self.scores.is_file():
+            raise TkError(f"--scores {self.scores}: file not found")
+        self.fractions = splits.parse_fractions(self.split)
+        licenses.allowed(self.license)
+        return self
+
+    @property
+    def max_bytes(self) -> int:
+        """The size cap in bytes."""
+        return int(self.max_size_mb * 1024 * 1024)
+
+
+def build_rules(cfg: CurateConfig) -> list[rules.AnyRule]:
+    """The ordered rules of this config: metadata rules, probe rules, then the ranking rules."""
+    out: list[rules.AnyRule] = [rules.Rule("no_identifier", "file_identifier <> ''", (), "the source row has no file identifier")]
+    allowed = licenses.allowed(cfg.license)
+    if allowed is not None:
+        ids = ", ".join(f"'{i}'" for i in sorted(allowed))
+        out.append(rules.Rule("license", f"license IN ({ids})", ("license",), f"license policy {cfg.license}"))
+    types = ", ".join(f"'{t}'" for t in SUPPORTED_TYPES)
+    out.append(rules.Rule("file_type", f"file_type IN ({types})", ("file_type",), "a file type tk can import"))
+    out.append(rules.Rule("too_large", f"size_bytes <= {cfg.max_bytes}", ("size_bytes",), f"file size <= {cfg.max_size_mb} MB"))
+    out.append(rules.Rule("age_restricted", "NOT is_age_restricted", ("is_age_restricted",), "not age-restricted"))
+    out += probe_rules(cfg)
+    out.append(rules.RankRule("duplicate", "sha256", "file_identifier, uid", 1, ("sha256",), "one object per sha256 (first file_identifier kept)"))
+    if cfg.scores is not None:
+        out.append(rules.Rule("low_score", f"coalesce(score >= {float(cfg.min_score)}, false)", (), f"score >= {cfg.min_score}"))
+    if cfg.where:
+        out.append(rules.Rule("where", f"coalesce(({cfg.where}), false)", (), f"--where {cfg.where}"))
+    if cfg.max_per_category is not None:
+        out.append(rules.RankRule("category_cap", "category", "score DESC NULLS LAST, uid", cfg.max_per_category, ("category",), f"at most {cfg.max_per_category} per category"))
+    return out
+
+
+def probe_rules(cfg: CurateConfig) -> list[rules.Rule]:
+    """Rules over what the probe (or the annotations) measured."""
+    out = [rules.Rule("unreadable", "probe_error IS NULL", ("probed_with",), "the file opens and measures")]
+    out.append(rules.Rule("no_faces", "face_count > 0", ("face_count",), "at least one face"))
+    bounds = (("min_faces", "face_count", ">="), ("max_faces", "face_count", "<="), ("min_vertices", "vertex_count", ">="), ("max_vertices", "vertex_count", "<="))
+    for opt, col, op in bounds:
+        value = getattr(cfg, opt)
+        if value is not None:
+            name = ("too_few_" if op == ">=" else "too_many_") + col.split("_")[0] + "s"
+            out.append(rules.Rule(name, f"{col} {op} {int(value)}", (col,), f"{col} {op} {value}"))
+    if not cfg.animated:
+        out.append(rules.Rule("animated", "animation_count = 0", ("animation_count",), "no animations (--animated keeps them)"))
+    out.append(rules.Rule(
+        "degenerate",
+        f"list_max(bbox_extent) > 0 AND list_min(bbox_extent) >= {cfg.flat_ratio} * list_max(bbox_extent)",
+        ("bbox_extent",), f"not flat: shortest side >= {cfg.flat_ratio} x longest",
+    ))
+    if cfg.require_textures:
+        out.append(rules.Rule("no_textures", "texture_count > 0", ("texture_count",), "at least one texture"))
+    return out
+
+
+def curate(cfg: CurateConfig) -> dict[str, Any]:
+    """Run a curation; return the summary (what report.json holds). Writes nothing with dry_run."""
+    import duckdb
+
+    cfg.validate()
+    t0 = time.perf_counter()
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET preserve_insertion_order = false")
+    stats: dict[str, Any] = {}
+    _load_candidates(con, cfg, stats)
+    _license_map(con)
+    _scores(con, cfg)
+    con.execute(f"CREATE TEMP VIEW base AS {_base_sql(cfg)}")
+    all_rules = build_rules(cfg)
+    if cfg.where:
+        rules.check_where(con, cfg.where, "base")
+
+    probes = None
+    if not cfg.no_download:
+        from tk.curate.probe_store import ProbeStore
+
+        store = ProbeStore(_work_dir(cfg))
+        if not cfg.dry_run:
+            stats["probe"] = _probe(con, cfg, store, all_rules)
+        probes = store.load()
+        stats.setdefault("probe", {})["stored"] = probes.num_rows
+    _objects_view(con, probes)
+
+    nullable = [c for c in CANDIDATE_COLUMNS if c not in ("uid", "source", "file_identifier")] + ["probed_with", "score"]
+    null_cols = rules.null_columns(con, "objects", nullable)
+    applied, skipped = rules.active(all_rules, null_cols)
+    chain = rules.chain_sql(applied, "objects")
+    # Extra columns that are empty in this run (e.g. `title` for XL) are left out of the manifest.
+    keep_cols = [c for c in _objects_columns(con) if c not in null_cols or c in _contract_names()]
+    query = (
+        f"SELECT {writer.contract_select(keep_cols + ['status', 'reason', 'split'])} FROM ("
+        f"SELECT *, CASE WHEN reason IS NULL THEN 'keep' ELSE 'reject' END AS status, "
+        f"{splits.split_sql('uid', cfg.split_seed, cfg.fractions)} AS split FROM ({chain}))"
+    )
+    meta = {
+        "source": cfg.source, "rules": [_describe(r) for r in applied], "skipped_rules": [_describe(r) for r in skipped],
+        "license_policy": cfg.license, "split": list(cfg.fractions), "split_seed": cfg.split_seed, **stats,
+    }
+    if cfg.dry_run:
+        summary = report.summarize(con, f"({query})", meta)
+    else:
+        assert cfg.out is not None
+        written = writer.write_manifest(con, query, cfg.out, cfg.duckdb_table_max_rows)
+        meta["duckdb_objects_is_view"] = bool(written.get("duckdb_view"))
+        summary = report.summarize(con, f"read_parquet('{_q(cfg.out / 'manifest.parquet')}')", meta)
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    if not cfg.dry_run:
+        report.write(summary, cfg.out)  # type: ignore[arg-type]
+    con.close()
+    return summary
+
+
+def _contract_names() -> set[str]:
+    from tk import contracts
+
+    return {f.name for f in contracts.MANIFEST_FIELDS}
+
+
+def _describe(rule: rules.AnyRule) -> dict[str, str]:
+    return {"name": rule.name, "doc": rule.doc}
+
+
+def _work_dir(cfg: CurateConfig) -> Path:
+    assert cfg.out is not None
+    return cfg.out / ".work"
+
+
+def _load_candidates(con: Any, cfg: CurateConfig, stats: dict[str, Any]) -> None:
+    """Create view `candidates` with exactly CANDIDATE_COLUMNS."""
+    if cfg.source == "objaverse-xl":
+        from tk.curate.sources import objaverse_xl
+
+        sql = objaverse_xl.relation_sql(con, cfg.xl_dir, objaverse_xl.parse_sources(cfg.xl_sources))  # type: ignore[arg-type]
+        have = {"uid", "source", "file_identifier", "file_type", "sha256", "license_raw", "metadata"}
+        cols = ", ".join(c if c in have else f"CAST(NULL AS {t}) AS {c}" for c, t in CANDIDATE_COLUMNS.items())
+        limit = f" LIMIT {int(cfg.limit)}" if cfg.limit is not None else ""
+        con.execute(f"CREATE TEMP VIEW candidates AS SELECT {cols} FROM ({sql}){limit}")
+        return
+    import pyarrow as pa
+
+    if cfg.source == "local":
+        from tk.curate.sources import local
+
+        found = list(local.rows(cfg.input, cfg.licenses, cfg.limit, stats))  # type: ignore[arg-type]
+    else:
+        from tk.curate import objaverse_adapter
+        from tk.curate.sources import objaverse
+
+        found = list(objaverse.rows(cfg.objaverse_dir or objaverse_adapter.default_cache_dir(), cfg.limit))
+    if not found:
+        where = cfg.input if cfg.source == "local" else cfg.objaverse_dir
+        raise TkError(f"no 3D files found in {where}; supported types: {', '.join(SUPPORTED_TYPES)}")
+    table = pa.Table.from_pylist([{c: r.get(c) for c in CANDIDATE_COLUMNS} for r in found])
+    con.register("candidates_arrow", table)
+    cols = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in CANDIDATE_COLUMNS.items())
+    con.execute(f"CREATE TEMP TABLE candidates AS SELECT {cols} FROM candidates_arrow")
+    con.unregister("candidates_arrow")
+
+
+def _license_map(con: Any) -> None:
+    """Table license_map(raw, id) over the distinct raw spellings (a few hundred even on 10M rows)."""
+    raws = [r[0] for r in con.execute("SELECT DISTINCT license_raw FROM candidates WHERE license_raw IS NOT NULL").fetchall()]
+    con.execute("CREATE TEMP TABLE license_map(raw VARCHAR, id VARCHAR)")
+    if raws:
+        con.executemany("INSERT INTO license_map VALUES (?, ?)", [(r, licenses.normalize(r)) for r in raws])
+
+
+def _scores(con: Any, cfg: CurateConfig) -> None:
+    """Table scores(key, score, category?) from --scores (Parquet or CSV keyed by uid or sha256)."""
+    if cfg.scores is None:
+        return
+    import duckdb
+
+    reader = "read_parquet" if cfg.scores.suffix.lower() == ".parquet" else "read_csv_auto"
+    try:
+        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}('{_q(cfg.scores)}')").fetchall()]
+    except duckdb.Error as e:
+        raise TkError(f"--scores {cfg.scores}: unreadable ({str(e).splitlines()[0]})") from None
+    key = "uid" if "uid" in cols else "sha256" if "sha256" in cols else None
+    if key is None or "score" not in cols:
+        raise TkError(f"--scores {cfg.scores}: needs a 'score' column and a 'uid' or 'sha256' column (found {cols})")
+    con.execute(
+        f"CREATE TEMP TABLE scores AS SELECT CAST({key} AS VARCHAR) AS score_key, max(CAST(score AS DOUBLE)) AS score "
+        f"FROM {reader}('{_q(cfg.scores)}') GROUP BY 1"
+    )
+    cfg._score_key = key  # type: ignore[attr-defined]
+
+
+def _base_sql(cfg: CurateConfig) -> str:
+    score_join, score_col = "", "CAST(NULL AS DOUBLE) AS score"
+    if cfg.scores is not None:
+        key = getattr(cfg, "_score_key", "uid")
+        score_join = f" LEFT JOIN scores s ON s.score_key = c.{key}"
+        score_col = "s.score AS score"
+    return (
+        f"SELECT c.*, coalesce(m.id, '{licenses.UNKNOWN}') AS license, {score_col} "
+        f"FROM candidates c LEFT JOIN license_map m ON c.license_raw = m.raw{score_join}"
+    )
+
+
+def _objects_view(con: Any, probes: Any) -> None:
+    """View `objects`: base rows with the probe results laid over them (probe values win)."""
+    if probes is None or probes.num_rows == 0:
+        con.execute(
+            "CREATE TEMP VIEW objects AS SELECT *, CAST(NULL AS VARCHAR) AS probe_error, "
+            "CAST(NULL AS VARCHAR) AS probed_with FROM base"
+        )
+        return
+    con.register("probes_arrow", probes)
+    cols = ", ".join(f"CAST(p.{c} AS {CANDIDATE_COLUMNS[c]}) AS p_{c}" for c in PROBE_COLUMNS)
+    con.execute(f"CREATE TEMP TABLE probes AS SELECT p.uid, {cols}, p.probe_error, p.probed_with FROM probes_arrow p")
+    con.unregister("probes_arrow")
+    replace = ", ".join(f"coalesce(p.p_{c}, b.{c}) AS {c}" for c in PROBE_COLUMNS)
+    con.execute(
+        f"CREATE TEMP VIEW objects AS SELECT b.* REPLACE ({replace}), p.probe_error, p.probed_with "
+        "FROM base b LEFT JOIN probes p ON p.uid = b.uid"
+    )
+
+
+def _objects_columns(con: Any) -> list[str]:
+    return [r[0] for r in con.execute("DESCRIBE SELECT * FROM objects").fetchall()]
+
+
+def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRule]) -> dict[str, int]:
+    """Fetch and probe the rows that pass the metadata rules and are not in the store yet."""
+    from tk.curate import executor, work
+
+    meta_rules = [r for r in all_rules if isinstance(r, rules.Rule) and r.name in _META_RULES]
+    con.execute("CREATE TEMP VIEW pre AS SELECT *, CAST(NULL AS VARCHAR) AS probe_error, CAST(NULL AS VARCHAR) AS probed_with FROM base")
+    wanted = con.execute(
+        f"SELECT uid, source, file_identifier, file_type, sha256, local_path FROM ({rules.chain_sql(meta_rules, 'pre')}) "
+        "WHERE reason IS NULL ORDER BY uid"
+    ).fetchall()
+    done = store.done_uids()
+    common = {
+        "max_bytes": cfg.max_bytes, "timeout": cfg.timeout, "retries": cfg.retries,
+        "download_dir": str(cfg.download_dir or _work_dir(cfg).parent / "objects"),
+        "objaverse_dir": str(cfg.objaverse_dir or ""), "objaverse_url": cfg.objaverse_url,
+    }
+    if cfg.source == "objaverse" and not cfg.objaverse_dir:
+        from tk.curate import objaverse_adapter
+
+        common["objaverse_dir"] = str(objaverse_adapter.default_cache_dir())
+    keys = ("uid", "source", "file_identifier", "file_type", "sha256", "local_path")
+    items = [dict(zip(keys, row)) | common for row in wanted if row[0] not in done]
+    counts = {"candidates": len(wanted), "reused": len(wanted) - len(items), "probed": 0, "failed": 0, "retried": 0}
+    if items:
+        started = executor.ensure_ray(cfg.workers, cfg.ray_address)
+        try:
+            def on_result(item: dict[str, Any], result: dict[str, Any]) -> None:
+                store.add({"uid": item["uid"]} | result)
+
+            ran = executor.run(items, work.process, on_result, cfg.workers, cfg.timeout + 30, cfg.retries)
+        finally:
+            if started:
+                import ray
+
+                ray.shutdown()
+        counts |= {"probed": ran["done"] + ran["failed"], "failed": ran["failed"], "retried": ran["retried"]}
+    store.compact()
+    return counts
+
+
+# Rules that read only what is known before fetching a file: rows failing them are never downloaded.
+_META_RULES = ("no_identifier", "license", "file_type", "too_large", "age_restricted")
+
+
+def _q(path: Path) -> str:
+    return str(path).replace("'", "''")

@@ -1,0 +1,104 @@
+"""Curation rules as data: named DuckDB SQL predicates, applied in order by one engine.
+
+A `Rule` keeps the rows where its predicate is true; a `RankRule` keeps the first `limit` rows of each
+partition, ranked among the rows still kept at that point (dedup by sha256, per-category caps). The
+engine turns the ordered list into one SQL query that adds a `reason` column: the name of the first
+rule that rejected the row, NULL when kept. No row is dropped, so every rejection is explained.
+
+A NULL predicate (the column is unknown for that row) passes: a rule only rejects what it can judge.
+A rule whose columns are NULL on every row (nothing was probed, `--no-download`) is skipped, and the
+report lists it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tk.errors import TkError
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Keep rows where the SQL predicate `keep` is true (or NULL); reject the others with `name`."""
+
+    name: str
+    keep: str
+    columns: tuple[str, ...]
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class RankRule:
+    """Keep the first `limit` still-kept rows per `partition` (ordered by `order`); reject the rest."""
+
+    name: str
+    partition: str
+    order: str
+    limit: int
+    columns: tuple[str, ...]
+    doc: str = ""
+
+
+AnyRule = Rule | RankRule
+
+
+def chain_sql(rules: list[AnyRule], source: str) -> str:
+    """One SELECT over `source` that adds `reason` (first failing rule) following the rules in order."""
+    sql = f"SELECT *, CAST(NULL AS VARCHAR) AS reason FROM {source}"
+    pending: list[Rule] = []
+    for rule in rules:
+        if isinstance(rule, Rule):
+            pending.append(rule)
+            continue
+        sql = _filters(sql, pending)
+        pending = []
+        sql = _rank(sql, rule)
+    return _filters(sql, pending)
+
+
+def _filters(sql: str, rules: list[Rule]) -> str:
+    if not rules:
+        return sql
+    # One CASE for a run of consecutive filters: its WHEN order is the rule order.
+    whens = " ".join(f"WHEN NOT coalesce(({r.keep}), true) THEN '{r.name}'" for r in rules)
+    return f"SELECT * REPLACE (coalesce(reason, CASE {whens} END) AS reason) FROM ({sql})"
+
+
+def _rank(sql: str, rule: RankRule) -> str:
+    # Partitioning on `reason IS NULL` ranks kept rows only among themselves; rows with a NULL
+    # partition key are never duplicates of each other.
+    window = f"row_number() OVER (PARTITION BY reason IS NULL, {rule.partition} ORDER BY {rule.order})"
+    return (
+        f"SELECT * REPLACE (CASE WHEN reason IS NULL AND ({rule.partition}) IS NOT NULL "
+        f"AND {window} > {int(rule.limit)} THEN '{rule.name}' ELSE reason END AS reason) FROM ({sql})"
+    )
+
+
+def active(rules: list[AnyRule], null_columns: set[str]) -> tuple[list[AnyRule], list[AnyRule]]:
+    """Split rules into (applied, skipped): a rule is skipped when every column it reads is all-NULL."""
+    applied, skipped = [], []
+    for rule in rules:
+        (skipped if rule.columns and all(c in null_columns for c in rule.columns) else applied).append(rule)
+    return applied, skipped
+
+
+def check_where(con: object, where: str, source: str) -> None:
+    """Fail with one line when the user's `--where` SQL does not bind against the objects table."""
+    import duckdb
+
+    try:
+        con.execute(f"SELECT count(*) FROM (SELECT * FROM {source} LIMIT 0) WHERE ({where})")  # type: ignore[attr-defined]
+    except duckdb.Error as e:
+        first = str(e).strip().splitlines()[0]
+        raise TkError(f"--where {where!r} is not a valid DuckDB predicate over the manifest columns: {first}") from None
+
+
+def null_columns(con: object, source: str, columns: list[str]) -> set[str]:
+    """The subset of `columns` that is NULL on every row of `source` (one aggregate query)."""
+    cols = [c for c in columns]
+    if not cols:
+        return set()
+    counts = con.execute(  # type: ignore[attr-defined]
+        "SELECT " + ", ".join(f"count({c})" for c in cols) + f" FROM {source}"
+    ).fetchone()
+    return {c for c, n in zip(cols, counts) if n == 0}

@@ -1,0 +1,113 @@
+"""A local folder of 3D files: one candidate row per model file, uid = sha256 of the file's bytes.
+
+Licenses come, in this order, from a `--licenses FILE` mapping (CSV or JSON: path → license, with
+optional author/title/url), a `<file>.license` sidecar, or a `LICENSE` file in the model's folder or a
+parent up to the input root; otherwise `unknown`. The same bytes under two paths are one object (one
+uid): the first path in sorted order is kept and the others are counted in the report.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from tk.errors import TkError
+from tk.hashing import sha256_file
+
+MODEL_TYPES = ("glb", "gltf", "obj", "fbx", "ply", "stl", "usd", "usda", "usdc", "usdz", "dae", "blend", "abc", "off", "3mf")
+LICENSE_FILES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "license", "license.txt")
+
+
+def model_files(root: Path) -> list[Path]:
+    """Model files under `root` (recursive, sorted, hidden folders skipped)."""
+    if not root.is_dir():
+        raise TkError(f"--input {root}: not a folder; point --input at a folder of 3D files")
+    files = [
+        p for p in root.rglob("*")
+        if p.is_file() and p.suffix.lower().lstrip(".") in MODEL_TYPES
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    ]
+    return sorted(files)
+
+
+def load_mapping(path: Path, input_root: Path) -> dict[Path, dict[str, str]]:
+    """Read a `--licenses` CSV/JSON mapping into {resolved path: {license, author, title, url}}."""
+    if not path.is_file():
+        raise TkError(f"--licenses {path}: file not found")
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            records = (
+                [{"path": k, **(v if isinstance(v, dict) else {"license": v})} for k, v in data.items()]
+                if isinstance(data, dict) else list(data)
+            )
+        else:
+            with open(path, newline="", encoding="utf-8") as fh:
+                records = list(csv.DictReader(fh))
+    except (OSError, ValueError, csv.Error) as e:
+        raise TkError(f"--licenses {path}: not a readable CSV/JSON mapping ({e})") from None
+    if not records or not all(isinstance(r, dict) and r.get("path") and "license" in r for r in records):
+        raise TkError(f"--licenses {path}: every entry needs 'path' and 'license' (optional: author, title, url)")
+    out: dict[Path, dict[str, str]] = {}
+    for r in records:
+        rel = Path(str(r["path"]))
+        # Paths are relative to the mapping file's folder (as in manifests/sample/SOURCES.csv), or to --input.
+        for base in (path.parent, input_root):
+            cand = (base / rel).resolve()
+            if cand.exists():
+                out[cand] = {k: str(v) for k, v in r.items() if v not in (None, "")}
+    return out
+
+
+def _sidecar_license(file: Path, root: Path) -> str | None:
+    side = file.with_name(file.name + ".license")
+    if side.is_file():
+        return _first_line(side)
+    folder = file.parent
+    while True:
+        for name in LICENSE_FILES:
+            if (folder / name).is_file():
+                return _first_line(folder / name)
+        if folder == root or root not in folder.parents:
+            return None
+        folder = folder.parent
+
+
+def _first_line(path: Path) -> str | None:
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.strip():
+            return line.strip()[:200]
+    return None
+
+
+def rows(root: Path, licenses_file: Path | None = None, limit: int | None = None, stats: dict | None = None) -> Iterator[dict]:
+    """Candidate rows (manifest columns plus title/author/url) for the model files under `root`.
+
+    `stats['identical_files']` counts files skipped because their bytes equal an earlier file's.
+    """
+    stats = stats if stats is not None else {}
+    stats.setdefault("identical_files", 0)
+    root = root.resolve()
+    mapping = load_mapping(licenses_file.resolve(), root) if licenses_file else {}
+    seen: set[str] = set()
+    n = 0
+    for file in model_files(root):
+        if limit is not None and n >= limit:
+            return
+        uid = sha256_file(file)
+        if uid in seen:
+            stats["identical_files"] += 1
+            continue
+        seen.add(uid)
+        n += 1
+        info = mapping.get(file.resolve(), {})
+        raw = info.get("license") or _sidecar_license(file, root)
+        attribution = "; ".join(f"{k}: {info[k]}" for k in ("title", "author", "url") if info.get(k)) or None
+        yield {
+            "uid": uid, "source": "local", "file_identifier": str(file.relative_to(root)),
+            "file_type": file.suffix.lower().lstrip("."), "sha256": uid, "license_raw": raw,
+            "attribution": attribution, "title": info.get("title"), "author": info.get("author"),
+            "url": info.get("url"), "size_bytes": file.stat().st_size, "local_path": str(file),
+        }

@@ -1,0 +1,81 @@
+"""Objaverse-XL annotations: `DIR/<source>/<source>.parquet` as the `objaverse.xl` package lays them out.
+
+The annotation files are read by DuckDB where they lie (tens of millions of rows never pass through
+Python): this module returns the SQL of a relation with the manifest's columns. uid = sha256 of the
+fileIdentifier (DESIGN.md), source = `xl-<folder>`, license normalised through a small mapping table
+built from the distinct raw values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tk.errors import TkError
+
+XL_SOURCES = ("github", "sketchfab", "thingiverse", "smithsonian")
+XL_COLUMNS = ("fileIdentifier", "source", "license", "fileType", "sha256", "metadata")
+
+
+def parse_sources(text: str | None) -> tuple[str, ...]:
+    """Parse `--xl-sources github,sketchfab` (default: all four)."""
+    if not text:
+        return XL_SOURCES
+    names = tuple(s.strip().lower() for s in text.split(",") if s.strip())
+    bad = [n for n in names if n not in XL_SOURCES]
+    if bad or not names:
+        raise TkError(f"--xl-sources: unknown source(s) {bad}; choose from {', '.join(XL_SOURCES)}")
+    return names
+
+
+def annotation_files(xl_dir: Path, sources: tuple[str, ...]) -> dict[str, Path]:
+    """The annotation Parquet of each requested source that exists; errors when none do."""
+    if not xl_dir.is_dir():
+        raise TkError(f"--xl-dir {xl_dir}: not a folder; point it at the objaverse-xl annotations (DIR/<source>/<source>.parquet)")
+    found = {s: xl_dir / s / f"{s}.parquet" for s in sources if (xl_dir / s / f"{s}.parquet").is_file()}
+    if not found:
+        want = ", ".join(f"{s}/{s}.parquet" for s in sources)
+        raise TkError(f"--xl-dir {xl_dir}: none of {want} found; download them with objaverse.xl.get_annotations()")
+    return found
+
+
+def _check_file(con: object, source: str, path: Path) -> str:
+    """Validate one annotation file's columns; return the SQL expression of its metadata column."""
+    import duckdb
+
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{_q(path)}')").fetchall()  # type: ignore[attr-defined]
+    except duckdb.Error as e:
+        raise TkError(f"{path}: not a readable Parquet annotation file ({str(e).splitlines()[0]})") from None
+    cols = {row[0]: row[1] for row in described}
+    missing = [c for c in ("fileIdentifier", "license", "fileType", "sha256") if c not in cols]
+    if missing:
+        raise TkError(f"{path}: missing column(s) {missing}; an objaverse-xl annotation file has {', '.join(XL_COLUMNS)}")
+    if "metadata" not in cols:
+        return "CAST(NULL AS VARCHAR)"
+    return "metadata" if cols["metadata"] == "VARCHAR" else "CAST(to_json(metadata) AS VARCHAR)"
+
+
+def relation_sql(con: object, xl_dir: Path, sources: tuple[str, ...]) -> str:
+    """SQL of the candidate rows of the requested sources (columns named as in the manifest)."""
+    parts = []
+    for source, path in annotation_files(xl_dir, sources).items():
+        meta = _check_file(con, source, path)
+        # A row without an identifier still gets a distinct uid (from its file position) so that it
+        # can be reported as rejected instead of vanishing.
+        parts.append(
+            f"""SELECT
+                CASE WHEN fileIdentifier IS NULL OR fileIdentifier = ''
+                     THEN sha256('missing:{source}:' || file_row_number) ELSE sha256(fileIdentifier) END AS uid,
+                'xl-{source}' AS source,
+                coalesce(fileIdentifier, '') AS file_identifier,
+                lower(trim(CAST(fileType AS VARCHAR), '. ')) AS file_type,
+                CASE WHEN length(sha256) = 64 THEN lower(sha256) END AS sha256,
+                CAST(license AS VARCHAR) AS license_raw,
+                {meta} AS metadata
+            FROM read_parquet('{_q(path)}', file_row_number = true)"""
+        )
+    return " UNION ALL ".join(parts)
+
+
+def _q(path: Path) -> str:
+    return str(path).replace("'", "''")
