@@ -111,7 +111,7 @@ def build_rules(cfg: CurateConfig) -> list[rules.AnyRule]:
         ids = ", ".join(f"'{i}'" for i in sorted(allowed))
         out.append(rules.Rule("license", f"license IN ({ids})", ("license",), f"license policy {cfg.license}"))
     types = ", ".join(f"'{t}'" for t in SUPPORTED_TYPES)
-    out.append(rules.Rule("file_type", f"file_type IN ({types})", ("file_type",), "a file type tk can import"))
+    out.append(rules.Rule("file_type", f"file_type IN ({types})", ("file_type",), "a file type tk can import", null_passes=False))
     out.append(rules.Rule("too_large", f"size_bytes <= {cfg.max_bytes}", ("size_bytes",), f"file size <= {cfg.max_size_mb} MB"))
     out.append(rules.Rule("age_restricted", "NOT is_age_restricted", ("is_age_restricted",), "not age-restricted"))
     out += probe_rules(cfg)

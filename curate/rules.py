@@ -5,7 +5,8 @@ partition, ranked among the rows still kept at that point (dedup by sha256, per-
 engine turns the ordered list into one SQL query that adds a `reason` column: the name of the first
 rule that rejected the row, NULL when kept. No row is dropped, so every rejection is explained.
 
-A NULL predicate (the column is unknown for that row) passes: a rule only rejects what it can judge.
+A NULL predicate (the column is unknown for that row) passes, so a rule only rejects what it can judge,
+unless the rule says otherwise (`null_passes=False`, e.g. a missing file type).
 A rule whose columns are NULL on every row (nothing was probed, `--no-download`) is skipped, and the
 report lists it.
 """
@@ -25,6 +26,7 @@ class Rule:
     keep: str
     columns: tuple[str, ...]
     doc: str = ""
+    null_passes: bool = True  # False: a row this rule cannot judge (NULL) is rejected
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def _filters(sql: str, rules: list[Rule]) -> str:
     if not rules:
         return sql
     # One CASE for a run of consecutive filters: its WHEN order is the rule order.
-    whens = " ".join(f"WHEN NOT coalesce(({r.keep}), true) THEN '{r.name}'" for r in rules)
+    whens = " ".join(f"WHEN NOT coalesce(({r.keep}), {str(r.null_passes).lower()}) THEN '{r.name}'" for r in rules)
     return f"SELECT * REPLACE (coalesce(reason, CASE {whens} END) AS reason) FROM ({sql})"
 
 

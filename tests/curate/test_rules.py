@@ -1,0 +1,75 @@
+"""The rule engine: first failing rule wins, ranking among rows still kept, NULL passes, skipped rules."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from tk.curate import rules
+from tk.errors import TkError
+
+
+@pytest.fixture()
+def con():
+    c = duckdb.connect()
+    c.execute("""CREATE TABLE objects AS SELECT * FROM (VALUES
+        ('u1', 'cc0',  'glb', 'h1', 100,  'chair', 9.0),
+        ('u2', 'cc0',  'glb', 'h1', 200,  'chair', 8.0),   -- duplicate of u1 by hash
+        ('u0', 'nc',   'glb', 'h1', 300,  'chair', 7.0),   -- same hash, but rejected earlier by license
+        ('u3', 'cc0',  'txt', 'h2', 100,  'chair', 6.0),
+        ('u4', 'cc0',  'obj', 'h3', NULL, 'chair', 5.0),   -- face count unknown: the face rule cannot judge it
+        ('u5', 'nc',   'txt', 'h4', 5,    'lamp',  4.0),   -- fails two rules: the first one is the reason
+        ('u6', 'cc0',  'obj', NULL, 50,   'lamp',  3.0),
+        ('u7', 'cc0',  'obj', NULL, 60,   'lamp',  NULL)
+    ) t(uid, license, file_type, sha256, face_count, category, score)""")
+    return c
+
+
+def reasons(con, rule_list):
+    return dict(con.execute(f"SELECT uid, reason FROM ({rules.chain_sql(rule_list, 'objects')})").fetchall())
+
+
+LICENSE = rules.Rule("license", "license = 'cc0'", ("license",))
+TYPE = rules.Rule("file_type", "file_type IN ('glb', 'obj')", ("file_type",))
+FACES = rules.Rule("too_few_faces", "face_count >= 10", ("face_count",))
+DEDUP = rules.RankRule("duplicate", "sha256", "uid", 1, ("sha256",))
+
+
+def test_first_failing_rule_is_the_reason(con):
+    got = reasons(con, [LICENSE, TYPE, FACES])
+    assert got["u5"] == "license"  # fails license, type and faces
+    assert got["u3"] == "file_type" and got["u0"] == "license"
+    assert got["u4"] is None  # NULL face count passes
+    assert got["u1"] is None and got["u2"] is None  # no dedup rule yet
+
+
+def test_ranking_counts_only_rows_still_kept(con):
+    got = reasons(con, [LICENSE, TYPE, DEDUP])
+    # u0 would rank first in hash h1, but it is already rejected: u1 is the kept copy, u2 the duplicate.
+    assert (got["u0"], got["u1"], got["u2"]) == ("license", None, "duplicate")
+    assert got["u6"] is None and got["u7"] is None  # NULL hashes are never duplicates of each other
+
+
+def test_category_cap_by_score(con):
+    cap = rules.RankRule("category_cap", "category", "score DESC NULLS LAST, uid", 1, ("category",))
+    got = reasons(con, [LICENSE, TYPE, cap])
+    kept = {u for u, r in got.items() if r is None}
+    assert kept == {"u1", "u6"}  # best-scored kept row of each category
+    assert got["u2"] == got["u4"] == got["u7"] == "category_cap"
+
+
+def test_rules_over_all_null_columns_are_skipped(con):
+    con.execute("ALTER TABLE objects ADD COLUMN animation_count BIGINT")
+    anim = rules.Rule("animated", "animation_count = 0", ("animation_count",))
+    nulls = rules.null_columns(con, "objects", ["animation_count", "face_count"])
+    assert nulls == {"animation_count"}
+    applied, skipped = rules.active([LICENSE, anim, FACES], nulls)
+    assert [r.name for r in applied] == ["license", "too_few_faces"] and [r.name for r in skipped] == ["animated"]
+
+
+def test_invalid_where_is_one_clear_error(con):
+    rules.check_where(con, "face_count > 10 AND license = 'cc0'", "objects")
+    with pytest.raises(TkError, match=r"--where .* not a valid DuckDB predicate"):
+        rules.check_where(con, "no_such_column > 1", "objects")
+    with pytest.raises(TkError, match="--where"):
+        rules.check_where(con, "face_count >", "objects")
