@@ -35,6 +35,8 @@ def register(app: typer.Typer) -> None:
         xl_dir: Optional[Path] = typer.Option(None, "--xl-dir", help="Objaverse-XL annotations: DIR/<source>/<source>.parquet."),
         xl_sources: Optional[str] = typer.Option(None, "--xl-sources", help="Comma list of github,sketchfab,thingiverse,smithsonian (default all)."),
         objaverse_dir: Optional[Path] = typer.Option(None, "--objaverse-dir", help="objaverse package cache (default ~/.objaverse)."),
+        objaverse_url: Optional[str] = typer.Option(None, "--objaverse-url", help="Mirror of the objaverse Hugging Face files (base URL)."),
+        download_dir: Optional[Path] = typer.Option(None, "--download-dir", help="Where downloaded XL files go (default OUT/objects)."),
         no_download: bool = typer.Option(False, "--no-download", help="Curate on annotation metadata alone (no download, no probe)."),
         license: str = typer.Option("cc-by", "--license", help="cc-by (CC0 + CC-BY), commercial, all, or a comma list of ids."),
         licenses: Optional[Path] = typer.Option(None, "--licenses", help="CSV/JSON mapping path -> license (+author,title,url) for local files."),
@@ -63,6 +65,7 @@ def register(app: typer.Typer) -> None:
 
         cfg = CurateConfig(
             source=source, out=out, input=input, xl_dir=xl_dir, xl_sources=xl_sources, objaverse_dir=objaverse_dir,
+            objaverse_url=objaverse_url, download_dir=download_dir,
             no_download=no_download, license=license, licenses=licenses, workers=workers, limit=limit,
             dry_run=dry_run, split=split, split_seed=split_seed, max_size_mb=max_size_mb, min_faces=min_faces,
             max_faces=max_faces, min_vertices=min_vertices, max_vertices=max_vertices, animated=animated,

@@ -133,5 +133,5 @@ def _bpy_probe(path: Path, timeout: float) -> dict[str, Any]:
         raise RuntimeError(f"Blender importer {why}: {tail}")
     result = json.loads(lines[-1][len("TKPROBE "):])
     if result.get("error"):
-        raise RuntimeError(result["error"])
+        raise RuntimeError(f"Blender import failed: {result['error']}")
     return result
