@@ -1,0 +1,100 @@
+"""One benchmark case in a fresh process (so its peak RSS is its own); prints one JSON line.
+
+    python -m bench.model.cases --impl tk|official --case forward|render --size triposr [--checkpoint]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import time
+
+import numpy as np
+import torch
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (Linux ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def build(impl: str, size: str, official_src: str | None):
+    """The model with random weights (seeded), in eval mode."""
+    torch.manual_seed(0)
+    if impl == "tk":
+        from tk.model import TripoSR, load_model_config
+
+        return TripoSR(load_model_config(size)).eval()
+    from bench.model.official import build_official
+    from tk.model.config import PRESETS_DIR
+
+    return build_official(PRESETS_DIR / f"{size}.yaml", official_src).eval()
+
+
+def case_forward(model, repeats: int) -> list[float]:
+    """Image (512² uint8, preprocessing included) -> scene codes, no grad; the first call is warm-up."""
+    img = (np.random.RandomState(0).rand(512, 512, 3) * 255).astype(np.uint8)
+    times = []
+    with torch.no_grad():
+        for _ in range(repeats + 1):
+            t = time.perf_counter()
+            model([img], device="cpu")
+            times.append(time.perf_counter() - t)
+    return times[1:]
+
+
+def case_render(model, impl: str, repeats: int, patch: int, checkpoint: bool) -> list[float]:
+    """One patch x patch view of the front camera rendered from scene codes with grad, then backward."""
+    from tk.model.cameras import get_spherical_cameras
+
+    cfg_out = model.post_processor.upsample.out_channels
+    side = 2 * model.tokenizer.embeddings.shape[-1] if impl == "tk" else 2 * model.tokenizer.cfg.plane_size
+    torch.manual_seed(1)
+    codes = (torch.randn(3, cfg_out, side, side) * 0.5).requires_grad_(True)
+    rays_o, rays_d = get_spherical_cameras(1, 0.0, 1.9, 40.0, patch, patch)
+    model.renderer.set_chunk_size(8192)  # run.py's value; tk's chunks are the same 8192 points (64 rays)
+    if impl == "tk":
+        model.set_gradient_checkpointing(renderer=checkpoint)
+    times = []
+    for i in range(repeats + 1):
+        # the first pass is a warm-up on an 8-pixel-high strip (cheap, not timed)
+        o, d = (rays_o[0, :8], rays_d[0, :8]) if i == 0 else (rays_o[0], rays_d[0])
+        model.zero_grad(set_to_none=True)
+        codes.grad = None
+        t = time.perf_counter()
+        if impl == "tk":
+            rgb = model.renderer.render_rays(model.decoder, codes, o, d)["rgb"]
+        else:
+            rgb = model.renderer(model.decoder, codes, o, d)
+        rgb.mean().backward()
+        times.append(time.perf_counter() - t)
+    return times[1:]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--impl", choices=["tk", "official"], required=True)
+    ap.add_argument("--case", choices=["forward", "render"], required=True)
+    ap.add_argument("--size", default="triposr")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--patch", type=int, default=128)
+    ap.add_argument("--checkpoint", action="store_true", help="tk only: checkpoint per ray chunk")
+    ap.add_argument("--official-src", default=None)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    model = build(a.impl, a.size, a.official_src)
+    rss_built = peak_rss_mib()
+    if a.case == "forward":
+        times = case_forward(model, a.repeats)
+    else:
+        times = case_render(model, a.impl, a.repeats, a.patch, a.checkpoint)
+    print(json.dumps({"impl": a.impl, "case": a.case, "checkpoint": a.checkpoint, "times_s": times,
+                      "median_s": statistics.median(times), "rss_built_mib": rss_built,
+                      "peak_rss_mib": peak_rss_mib(), "threads": torch.get_num_threads()}))
+
+
+if __name__ == "__main__":
+    main()
