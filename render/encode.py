@@ -11,8 +11,9 @@ import io
 
 import numpy as np
 
-# Blender writes "no hit" depth as 1e10; anything this far is background
-_FAR = 1e9
+# the camera's far clip (tk.render.passes sets it): Cycles writes 1e10 and EEVEE the clip distance where a
+# pixel sees nothing, so anything at or beyond it is background
+CLIP_END = 100.0
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
@@ -32,7 +33,7 @@ def encode_rgba(rgba: np.ndarray) -> bytes:
 
 def encode_depth(depth: np.ndarray, alpha: np.ndarray) -> bytes:
     """float16 LE bytes of planar depth (H, W), zero where alpha is 0 or nothing was hit."""
-    d = np.where((alpha > 0) & (depth < _FAR) & np.isfinite(depth), depth, 0.0)
+    d = np.where((alpha > 0) & (depth < CLIP_END * 0.999) & np.isfinite(depth), depth, 0.0)
     return d.astype("<f2").tobytes()
 
 

@@ -16,6 +16,7 @@ import bpy
 import numpy as np
 
 from tk.render.config import EngineSettings
+from tk.render.encode import CLIP_END
 
 ENGINES = {"cycles": "CYCLES", "eevee": "BLENDER_EEVEE", "workbench": "BLENDER_WORKBENCH"}
 
@@ -140,5 +141,5 @@ def set_camera(c2w: np.ndarray, fovy_deg: float, width: int, height: int) -> Non
     cam.data.sensor_fit = "VERTICAL"
     cam.data.angle_y = math.radians(fovy_deg)
     cam.data.shift_x = cam.data.shift_y = 0.0
-    cam.data.clip_start, cam.data.clip_end = 0.01, 100.0
+    cam.data.clip_start, cam.data.clip_end = 0.01, CLIP_END
     cam.matrix_world = Matrix(np.asarray(c2w, dtype=np.float64).reshape(4, 4).tolist())

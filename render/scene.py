@@ -47,7 +47,8 @@ def import_file(path: str, file_type: str) -> None:
     except ImportFailed:
         raise
     except Exception as e:  # importers raise anything from RuntimeError to AttributeError on odd files
-        lines = [ln for ln in str(e).strip().splitlines() if ln.strip()]
+        # operator errors end with a "Location: .../ops.py" line; the reason is the line before
+        lines = [ln for ln in str(e).strip().splitlines() if ln.strip() and not ln.startswith("Location:")]
         msg = lines[-1] if lines else type(e).__name__
         raise ImportFailed(f"the .{file_type} importer failed: {type(e).__name__}: {msg}"[:500]) from None
 

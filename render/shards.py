@@ -9,6 +9,7 @@ are dropped, and shard files no `ok` row names are deleted, so nothing is counte
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,10 @@ class ShardStore:
     def _write_objects(self) -> None:
         from tk.contracts import schema
 
-        rows = [self.objects[uid] for uid in sorted(self.objects)]
+        # pyarrow 25 cannot read back a null entry of a fixed-size list column from Parquet, so an object
+        # without a normalisation (failed) stores NaNs as its center
+        rows = [{**r, "center": r["center"] if r["center"] is not None else [math.nan] * 3}
+                for r in (self.objects[uid] for uid in sorted(self.objects))]
         table = pa.Table.from_pylist(rows, schema=schema("objects", OBJECT_EXTRA))
         write_table(self.out / "objects.parquet", table, "objects")
 

@@ -81,6 +81,7 @@ def test_depth_back_projects_onto_the_mesh():
             depth = decode_depth(v["depth"], v["width"], v["height"])
             alpha = decode_png(v["rgba"])[..., 3]
             assert ((depth > 0) <= (alpha > 0)).all(), "depth where there is no object"
+            assert ((alpha == 255) <= (depth > 0)).all(), "an opaque pixel without depth"
             solid = (alpha == 255) & (depth > 0)
             world = unproject(depth, np.array(v["c2w"]).reshape(4, 4), v["fx"], v["fy"], v["cx"], v["cy"])[solid]
             dist, _ = surface.query(world)
