@@ -34,8 +34,13 @@ class DemoConfig:
     resolution: int = 64  # the `tiny` model's input size
     samples: int = 16
     train_steps: int = 300
+    # Small patches of few views keep a CPU step near a second; the rest is the `tiny` preset.
+    train_views: int = 2
+    patch_size: int = 16
+    batch_size: int = 2
     mesh_resolution: int = 64
     turntable_views: int = 8
+    turntable_size: int = 128
     seed: int = 0
     quick: bool = False
 
@@ -57,4 +62,4 @@ def full(out: Path) -> DemoConfig:
 def quick(out: Path) -> DemoConfig:
     """The same path, smaller: 4 objects x 6 views, 60 steps, a coarse mesh (about 2-3 minutes); CI runs it."""
     return DemoConfig(out=out, objects=QUICK_OBJECTS, views=6, samples=4, train_steps=60, mesh_resolution=48,
-                      turntable_views=4, quick=True)
+                      turntable_views=4, turntable_size=64, quick=True)

@@ -24,6 +24,15 @@ def read_losses(metrics_jsonl: Path, key: str = "loss") -> list[tuple[int, float
     return points
 
 
+def smoothed(values: list[float], weight: float = 0.6) -> list[float]:
+    """Exponential moving average (TensorBoard's smoothing), so a noisy small-batch curve shows its trend."""
+    out, acc = [], values[0] if values else 0.0
+    for v in values:
+        acc = weight * acc + (1 - weight) * v
+        out.append(acc)
+    return out
+
+
 def loss_plot(points: list[tuple[int, float]], out_png: Path, title: str = "training loss",
               size: tuple[int, int] = (640, 400)) -> None:
     """Draw `points` as a line chart with labelled axes (log-free, linear) into `out_png`."""
@@ -56,8 +65,9 @@ def loss_plot(points: list[tuple[int, float]], out_png: Path, title: str = "trai
         step = round(s0 + (s1 - s0) * i / 4)
         x, _ = xy(step, lo)
         draw.text((x - 10, h - bottom + 6), str(step), fill=(0, 0, 0))
-    draw.line([xy(s, v) for s, v in points], fill=(31, 119, 180), width=2)
-    draw.text((left, 8), f"{title}: {values[0]:.4g} -> {values[-1]:.4g}", fill=(0, 0, 0))
+    draw.line([xy(s, v) for s, v in points], fill=(160, 200, 230), width=1)
+    draw.line([xy(s, v) for s, v in zip(steps, smoothed(values))], fill=(31, 119, 180), width=2)
+    draw.text((left, 8), f"{title} (light: logged, dark: smoothed): {values[0]:.4g} -> {values[-1]:.4g}", fill=(0, 0, 0))
     draw.text((w // 2 - 12, h - 16), "step", fill=(0, 0, 0))
     with atomic.atomic_path(out_png) as tmp:
         img.save(tmp, format="PNG")

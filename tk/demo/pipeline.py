@@ -89,11 +89,18 @@ def train_step(cfg: DemoConfig, renders: Path, run: Path) -> Path:
     from tk.train.config import load_config, with_overrides
     from tk.train.loop import train
 
-    config = with_overrides(load_config("tiny"), train={
+    config = with_overrides(load_config("tiny"), data={
+        "views": cfg.train_views, "patch_size": cfg.patch_size, "batch_size": cfg.batch_size,
+    }, train={
         "max_steps": cfg.train_steps, "seed": cfg.seed, "log_every": 5,
         "checkpoint_every": cfg.train_steps, "image_every": cfg.train_steps,
     })
-    return train(config, renders, run)
+    import warnings
+
+    with warnings.catch_warnings():
+        # LPIPS builds its torchvision backbone with the deprecated `pretrained=` argument: noise for a demo.
+        warnings.filterwarnings("ignore", category=UserWarning, module="torchvision")
+        return train(config, renders, run)
 
 
 def held_out_view(renders: Path, manifest_dir: Path, out_png: Path) -> dict[str, Any]:
@@ -121,7 +128,8 @@ def infer_step(cfg: DemoConfig, image: Path, checkpoint: Path, out: Path) -> dic
     """Reconstruct a mesh and a turntable from `image` with the trained checkpoint."""
     from tk.model.infer import InferConfig, infer
 
-    icfg = InferConfig(resolution=cfg.mesh_resolution, formats=("glb", "obj"), turntable_views=cfg.turntable_views)
+    icfg = InferConfig(resolution=cfg.mesh_resolution, formats=("glb", "obj"), turntable_views=cfg.turntable_views,
+                       turntable_size=cfg.turntable_size)
     return infer([image], checkpoint, out, icfg)[0]
 
 

@@ -17,7 +17,7 @@ from tk.errors import TkError
 
 SOURCE_KINDS = ("objaverse", "objaverse-xl", "local")
 # Options the release itself decides: where stages write, and how many workers run (not part of the data).
-CURATE_RESERVED = ("source", "input", "xl_dir", "out", "licenses", "dry_run", "workers", "no_download")
+CURATE_RESERVED = ("source", "input", "xl_dir", "out", "licenses", "dry_run", "workers", "no_download", "ray_address")
 RENDER_RESERVED = ("manifest", "input_dir", "out", "workers", "threads", "address")
 # Render options that name a folder: resolved like source paths, and recorded resolved.
 RENDER_PATHS = ("hdri_dir",)
@@ -184,7 +184,7 @@ def _check_tk_version(spec: ReleaseSpec, where: str) -> None:
 
 def check_stage_options(section: dict[str, Any], config_cls: type, reserved: tuple[str, ...], where: str) -> None:
     """Fail on a key that is not a field of the stage's config dataclass, or one the release sets itself."""
-    names = [f.name for f in dataclasses.fields(config_cls)]
+    names = [f.name for f in dataclasses.fields(config_cls) if f.init]
     for key in section:
         if key in reserved:
             raise SpecError(f"{where}: '{key}' is set by the release itself; remove it from the spec")

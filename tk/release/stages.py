@@ -24,7 +24,9 @@ def curate_config(spec: ReleaseSpec, source: SourceSpec, out: Path, workers: int
     kwargs.update(source=source.source, out=out, no_download=source.no_download, **source.paths())
     if workers is not None:
         kwargs["workers"] = workers
-    return _construct(CurateConfig, kwargs, "curation")
+    cfg = _construct(CurateConfig, kwargs, "curation")
+    cfg.validate()  # CurateConfig checks its options together here, not on construction
+    return cfg
 
 
 def render_config(spec: ReleaseSpec, manifest_dir: Path, out: Path, workers: int | None = None) -> Any:
