@@ -73,7 +73,7 @@ def test_rebuild_matches(built, tmp_path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     text = r.stdout + r.stderr
     assert "rebuild matches the release" in text and "MISMATCH" not in text
-    for row in ("manifest rows", "cameras (c2w, intrinsics)", "lights (JSON)", "images: rgba"):
+    for row in ("manifest", "cameras", "lights", "rgba", "depth"):
         assert row in text
 
 

@@ -33,13 +33,13 @@ def test_copy_compares_equal(synthetic_release_master, tmp_path):
     copy = shutil.copytree(synthetic_release_master, tmp_path / "copy")
     rows = compare_releases(synthetic_release_master, copy)
     assert all(r.ok for r in rows), rows
-    assert _by_what(rows)["images: rgba"].equal == 6 and _by_what(rows)["manifest rows"].equal == 4
+    assert _by_what(rows)["rgba"].equal == 6 and _by_what(rows)["manifest"].equal == 4
 
 
 def test_changed_camera_is_a_mismatch(synthetic_release_master, tmp_path):
     copy = shutil.copytree(synthetic_release_master, tmp_path / "copy")
     _edit_view(copy, lambda r: r.update(fx=r["fx"] + 0.5))
-    row = _by_what(compare_releases(synthetic_release_master, copy))["cameras (c2w, intrinsics)"]
+    row = _by_what(compare_releases(synthetic_release_master, copy))["cameras"]
     assert not row.ok and row.equal == 5
 
 
@@ -53,11 +53,26 @@ def test_image_noise_is_judged_by_psnr(synthetic_release_master, tmp_path):
 
     small = shutil.copytree(synthetic_release_master, tmp_path / "small")
     _edit_view(small, nudge(3))  # one channel of one pixel off by 3/255: ~60 dB
-    row = _by_what(compare_releases(synthetic_release_master, small))["images: rgba"]
-    assert row.ok and row.equal == 5 and "min PSNR" in row.worst
+    row = _by_what(compare_releases(synthetic_release_master, small))["rgba"]
+    assert row.ok and row.equal == 5 and row.worst.startswith("min ") and row.worst.endswith(" dB")
     big = shutil.copytree(synthetic_release_master, tmp_path / "big")
     _edit_view(big, lambda r: r.update(rgba=png(np.full((SIZE, SIZE, 4), 255, np.uint8))))
-    assert not _by_what(compare_releases(synthetic_release_master, big))["images: rgba"].ok
+    assert not _by_what(compare_releases(synthetic_release_master, big))["rgba"].ok
+
+
+def test_reencoded_png_with_same_pixels_is_equal(synthetic_release_master, tmp_path):
+    copy = shutil.copytree(synthetic_release_master, tmp_path / "copy")
+
+    def reencode(r):
+        img = Image.open(io.BytesIO(r["rgba"]))
+        buf = io.BytesIO()
+        img.save(buf, format="PNG", compress_level=1)
+        assert buf.getvalue() != r["rgba"]
+        r["rgba"] = buf.getvalue()
+
+    _edit_view(copy, reencode)
+    row = _by_what(compare_releases(synthetic_release_master, copy))["rgba"]
+    assert row.ok and row.equal == 6 and row.worst == "all equal" and row.note == "1 re-encoded"
 
 
 def test_psnr_of_known_error():

@@ -71,12 +71,12 @@ def rebuild_cmd(
 
     result = rebuild_release(root, out, source_root, workers)
     table = Table(title=f"rebuild of {root} -> {result.build.root}")
-    for col in ("compared", "rows", "equal", "worst", "result", "note"):
+    for col in ("check", "rows", "equal", "worst", "result", "note"):
         table.add_column(col)
     for r in result.rows:
         table.add_row(r.what, str(r.compared), str(r.equal), r.worst, "[green]ok" if r.ok else "[red]MISMATCH", r.note)
     for name, then, now in result.versions:
-        table.add_row(f"version: {name}", "", "", f"{then} -> {now}", "same" if then == now else "[yellow]differs", "")
+        table.add_row(name, "", "", f"{then} -> {now}", "same" if then == now else "[yellow]differs", "version")
     console.print(table)
     if not result.ok:
         bad = ", ".join(r.what for r in result.rows if not r.ok)

@@ -26,7 +26,7 @@ CAMERA_COLUMNS = ("c2w", "fx", "fy", "cx", "cy", "width", "height")
 
 @dataclass
 class Comparison:
-    """One line of the comparison table."""
+    """One line of the comparison table: `equal` of `compared` rows match; `worst` is the lowest PSNR."""
 
     what: str
     compared: int
@@ -42,10 +42,10 @@ def compare_releases(a: Path, b: Path) -> list[Comparison]:
     views_a, views_b = _views(a), _views(b)
     keys = sorted(set(views_a) | set(views_b))
     common = [k for k in keys if k in views_a and k in views_b]
-    rows.append(Comparison("views (uid, view)", len(keys), len(common), "", len(common) == len(keys),
+    rows.append(Comparison("views", len(keys), len(common), "", len(common) == len(keys),
                            "" if len(common) == len(keys) else f"e.g. {next(k for k in keys if k not in common)}"))
-    rows.append(_exact("cameras (c2w, intrinsics)", common, views_a, views_b, lambda r: [r[c] for c in CAMERA_COLUMNS]))
-    rows.append(_exact("lights (JSON)", common, views_a, views_b, lambda r: json.loads(r["light"])))
+    rows.append(_exact("cameras", common, views_a, views_b, lambda r: [r[c] for c in CAMERA_COLUMNS]))
+    rows.append(_exact("lights", common, views_a, views_b, lambda r: json.loads(r["light"])))
     rows.append(_images("rgba", common, views_a, views_b, _decode_png))
     for column in ("normal", "depth"):
         if any(views_a[k][column] is not None for k in common):
@@ -59,7 +59,7 @@ def _compare_manifests(a: Path, b: Path) -> Comparison:
     n = len(set(ta) | set(tb))
     bad = next((u for u in sorted(set(ta) | set(tb)) if u not in ta or u not in tb or _strip(ta[u]) != _strip(tb[u])), None)
     note = "" if bad is None else f"first differing uid {bad}" + _first_diff(ta.get(bad), tb.get(bad))
-    return Comparison("manifest rows", n, equal, "", equal == n, note or "local_path not compared")
+    return Comparison("manifest", n, equal, "", equal == n, note or "all but local_path")
 
 
 def _compare_objects(a: Path, b: Path) -> Comparison:
@@ -74,7 +74,7 @@ def _compare_objects(a: Path, b: Path) -> Comparison:
 
     keys = set(ta) | set(tb)
     equal = sum(1 for u in keys if u in ta and u in tb and same(ta[u], tb[u]))
-    return Comparison("objects (status, normalisation)", len(keys), equal, "", equal == len(keys))
+    return Comparison("objects", len(keys), equal, "", equal == len(keys))
 
 
 def _exact(what: str, keys: list[tuple[str, int]], va: dict, vb: dict, get: Any) -> Comparison:
@@ -84,7 +84,7 @@ def _exact(what: str, keys: list[tuple[str, int]], va: dict, vb: dict, get: Any)
 
 
 def _images(column: str, keys: list[tuple[str, int]], va: dict, vb: dict, decode: Any) -> Comparison:
-    equal, worst, worst_key = 0, math.inf, None
+    equal, recoded, worst, worst_key = 0, 0, math.inf, None
     for k in keys:
         x, y = va[k][column], vb[k][column]
         if x == y:
@@ -98,12 +98,13 @@ def _images(column: str, keys: list[tuple[str, int]], va: dict, vb: dict, decode
                 peak = max(float(ix.max(initial=0.0)), float(iy.max(initial=0.0))) or 1.0
                 ix, iy = ix / peak, iy / peak
             db = psnr(ix, iy) if ix.shape == iy.shape else -math.inf
-        if db < worst:
+        if db == math.inf:  # other bytes, same pixels (the encoder is free to differ)
+            equal, recoded = equal + 1, recoded + 1
+        elif db < worst:
             worst, worst_key = db, k
-    ok = worst >= MIN_PSNR_DB
-    text = "all byte-equal" if worst == math.inf else f"min PSNR {worst:.1f} dB"
-    note = "" if worst_key is None else f"worst {worst_key}"
-    return Comparison(f"images: {column}", len(keys), equal, text, ok, note)
+    text = "all equal" if worst == math.inf else f"min {worst:.1f} dB"
+    note = f"worst {worst_key}" if worst_key is not None else (f"{recoded} re-encoded" if recoded else "")
+    return Comparison(column, len(keys), equal, text, worst >= MIN_PSNR_DB, note)
 
 
 def psnr(x: np.ndarray, y: np.ndarray) -> float:
