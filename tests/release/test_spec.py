@@ -76,3 +76,29 @@ def test_release_reserved_option_is_refused(tmp_path, capsys):
     spec = _write(tmp_path, "name: x\nversion: 1\nsources: [{source: local, input: .}]\nrender: {out: /tmp/x}\n")
     assert main(["release", "build", str(spec), "--out", str(tmp_path / "out")]) == 2
     assert "'out' is set by the release itself" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "curation, expected",
+    [
+        ("{min_facez: 3}", "curation: unknown option 'min_facez'"),
+        ("{license: nope}", "unknown license id(s) ['nope']"),
+        ("{workers: 4}", "'workers' is set by the release itself"),
+    ],
+)
+def test_bad_curation_is_one_line(tmp_path, capsys, curation, expected):
+    spec = _write(tmp_path, f"name: x\nversion: 1\nsources: [{{source: local, input: .}}]\ncuration: {curation}\n")
+    assert main(["release", "build", str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0], err
+
+
+def test_curation_values_take_the_config_types(sample_dir):
+    from tk.release.stages import curate_config
+
+    raw = {"name": "x", "version": "1", "sources": [{"source": "local", "input": "objects"}],
+           "curation": {"split": [0.8, 0.1, 0.1], "scores": "SOURCES.csv", "min_score": 0.5}}
+    spec = parse_spec(raw, sample_dir)
+    cfg = curate_config(spec, spec.sources[0], sample_dir / "unused-out")
+    assert cfg.fractions == (0.8, 0.1, 0.1)
+    assert cfg.scores == (sample_dir / "SOURCES.csv").resolve()

@@ -20,7 +20,7 @@ def curate_config(spec: ReleaseSpec, source: SourceSpec, out: Path, workers: int
     from tk.curate.pipeline import CurateConfig
 
     check_stage_options(spec.curation, CurateConfig, CURATE_RESERVED, "spec: curation")
-    kwargs: dict[str, Any] = dict(spec.curation)
+    kwargs = _coerce(spec.curation, CurateConfig, Path(spec.base or "."))
     kwargs.update(source=source.source, out=out, no_download=source.no_download, **source.paths())
     if workers is not None:
         kwargs["workers"] = workers
@@ -65,6 +65,24 @@ def run_render(spec: ReleaseSpec, manifest_dir: Path, out: Path, workers: int | 
     from tk.render.pipeline import render
 
     return render(render_config(spec, manifest_dir, out, workers))
+
+
+def _coerce(section: dict[str, Any], config_cls: type, base: Path) -> dict[str, Any]:
+    """YAML values in the types the config expects: paths resolved against the spec's folder, lists
+    such as `split: [0.8, 0.1, 0.1]` joined into the comma form the CLI option takes."""
+    import dataclasses
+
+    types = {f.name: str(f.type) for f in dataclasses.fields(config_cls)}
+    out: dict[str, Any] = {}
+    for key, value in section.items():
+        kind = types.get(key, "")
+        if value is not None and "Path" in kind:
+            p = Path(str(value)).expanduser()
+            value = p if p.is_absolute() else (base / p).resolve()
+        elif isinstance(value, list) and kind.startswith("str"):
+            value = ",".join(str(v) for v in value)
+        out[key] = value
+    return out
 
 
 def _construct(cls: type, kwargs: dict[str, Any], section: str) -> Any:
