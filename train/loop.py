@@ -1,0 +1,246 @@
+"""The training loop: image -> scene codes -> patch renders -> loss -> AdamW, with checkpoints and logs.
+
+One step: for each of `accum_steps` batches, encode the input views, render the V patches of each
+object from its scene code, and back-propagate MSE + LPIPS + mask BCE; then clip, step the optimiser
+and the schedule, update the EMA. Non-finite losses skip the step; K in a row stop the run.
+The same code runs alone or under torchrun (train/distributed.py); only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from tk import atomic
+from tk.errors import TkError
+from tk.progress import progress
+from tk.train import checkpoint, distributed
+from tk.train.config import TrainConfig, config_from_dict, load_config
+from tk.train.data import SampleSpec, make_loader
+from tk.train.losses import TrainingLoss
+from tk.train.optim import EMA, make_optimizer, make_scheduler
+from tk.train.run_log import RunLog, truncate_metrics
+from tk.train.shards import ShardIndex
+
+
+class PatchRenderer(torch.nn.Module):
+    """TripoSR as one forward call (so DDP sees it): input views + patch rays -> rgb and opacity."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor, rays_o: torch.Tensor, rays_d: torch.Tensor) -> dict[str, torch.Tensor]:
+        """images (B,3,S,S), rays (B,V,N,3) -> rgb (B,V,N,3) on white, opacity (B,V,N,1)."""
+        codes = self.model.encode(images)
+        out = [self.model.renderer.render_rays(self.model.decoder, code, o, d)
+               for code, o, d in zip(codes, rays_o, rays_d)]
+        return {k: torch.stack([o[k] for o in out]) for k in ("rgb", "opacity")}
+
+
+def build_model(config: TrainConfig, init: str | Path | None, init_dino: str | Path | None, seed: int) -> Any:
+    """TripoSR from the config (seeded init), or from a checkpoint folder with --init; DINO weights optional."""
+    from tk.model import TripoSR
+
+    if init is not None:
+        model = TripoSR.from_pretrained(init).train()
+    else:
+        torch.manual_seed(seed)
+        model = TripoSR(config.model_config())
+    if init_dino is not None:
+        model.load_dino(init_dino)
+    # The ViT pooler exists for strict loading of official weights but is never used: no gradient, no DDP wait.
+    for name, p in model.named_parameters():
+        if ".pooler." in name:
+            p.requires_grad_(False)
+    t = config.train
+    model.set_gradient_checkpointing(t.checkpoint_tokenizer, t.checkpoint_backbone, t.checkpoint_renderer)
+    if t.checkpoint_renderer:  # one chunk per patch view: memory of one view's render, recomputed in backward
+        model.renderer.chunk_size = config.data.patch_size ** 2 * model.cfg.renderer.num_samples_per_ray
+    return model
+
+
+def _prepare_run(config: Any, out: Path, resume: bool, is_main: bool) -> tuple[TrainConfig, Path | None]:
+    """The run's config (saved in RUN/config.yaml) and the checkpoint to resume from, if any."""
+    saved = out / "config.yaml"
+    last = checkpoint.latest(out) if resume else None
+    if last is not None:
+        cfg = config_from_dict(yaml.safe_load(saved.read_text())) if saved.is_file() else load_config(config)
+        return cfg, last
+    if not resume and checkpoint.list_steps(out):
+        raise TkError(f"{out} already holds checkpoints; pass --resume to continue it or choose a new --out")
+    if config is None:
+        raise TkError("no --config given and nothing to resume; pass --config tiny|small|triposr|FILE")
+    cfg = load_config(config)
+    if is_main:
+        atomic.write_text(saved, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    return cfg, None
+
+
+def _precision(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
+    if cfg.train.precision == "bf16" or (cfg.train.precision == "auto" and device.type == "cuda"):
+        return torch.bfloat16
+    return None
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def _gather(obj: Any) -> list[Any]:
+    """Every rank's `obj` on every rank (a one-element list alone)."""
+    if not torch.distributed.is_initialized():
+        return [obj]
+    out: list[Any] = [None] * torch.distributed.get_world_size()
+    torch.distributed.all_gather_object(out, obj)
+    return out
+
+
+def train(
+    config: str | Path | TrainConfig | None,
+    data: str | Path,
+    out: str | Path,
+    max_steps: int | None = None,
+    resume: bool = False,
+    init: str | Path | None = None,
+    init_dino: str | Path | None = None,
+) -> Path:
+    """Train TripoSR on the renders in `data` into run folder `out`; returns the last checkpoint folder.
+
+    `max_steps` stops the run at that optimiser step; the lr schedule always spans the config's
+    train.max_steps, so a run stopped early and resumed follows the same curve.
+    """
+    out = Path(out)
+    dist = distributed.init()
+    try:
+        return _train(config, str(data), out, max_steps, resume, init, init_dino, dist)
+    finally:
+        distributed.shutdown()
+
+
+def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: bool, init: Any, init_dino: Any,
+           dist: distributed.Dist) -> Path:
+    cfg, last = _prepare_run(config, out, resume, dist.is_main)
+    stop = max_steps or cfg.train.max_steps
+    index = ShardIndex(data, cfg.data.split, cfg.data.input_fovy_tolerance_deg)
+    model = build_model(cfg, init if last is None else None, init_dino if last is None else None, cfg.train.seed)
+    model.to(dist.device)
+    ema = EMA(model, cfg.optim.ema_decay) if cfg.optim.ema_decay > 0 else None
+    net: torch.nn.Module = PatchRenderer(model)
+    if dist.world_size > 1:
+        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[dist.local_rank] if dist.device.type == "cuda" else None)
+    opt = make_optimizer(model, cfg.optim)
+    sched = make_scheduler(opt, cfg.optim, cfg.train.max_steps)
+    step, batches = 0, 0
+    if last is not None:
+        checkpoint.verify(last)
+        from tk.model.checkpoint import read_state_dict
+
+        model.load_state_dict(read_state_dict(last / "model.safetensors"))
+        state = checkpoint.load_state(last)
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        step = int(state["step"])
+        if len(state["batches"]) != dist.world_size:
+            raise TkError(f"{last} was written by {len(state['batches'])} process(es); resume with as many")
+        batches = int(state["batches"][dist.rank])
+        torch.set_rng_state(state["rng"][dist.rank]["cpu"])
+        if ema is not None and (ema_sd := checkpoint.load_ema(last)) is not None:
+            ema.model.load_state_dict(ema_sd)
+        if dist.is_main:
+            truncate_metrics(out / "metrics.jsonl", step)
+    else:
+        torch.manual_seed(cfg.train.seed + dist.rank)
+    spec = SampleSpec(cfg.data, model.cfg.cond_image_size, cfg.train.seed, dist.rank, dist.world_size)
+    loader = iter(make_loader(index, spec, skip_batches=batches))
+    loss_fn = TrainingLoss(cfg.loss).to(dist.device)
+    log = RunLog(out) if dist.is_main else None
+    autocast = _precision(cfg, dist.device)
+    saved = last
+    nan_streak = 0
+    try:
+        with progress() as bar:
+            task = bar.add_task("train", total=stop, completed=step)
+            while step < stop:
+                t0 = time.perf_counter()
+                opt.zero_grad(set_to_none=True)
+                parts_sum: dict[str, float] = {}
+                finite = True
+                for micro in range(cfg.optim.accum_steps):
+                    batch = next(loader)
+                    batches += 1
+                    sync = micro == cfg.optim.accum_steps - 1 or not isinstance(net, torch.nn.parallel.DistributedDataParallel)
+                    with (contextlib.nullcontext() if sync else net.no_sync()):
+                        with torch.autocast(dist.device.type, dtype=autocast or torch.float32, enabled=autocast is not None):
+                            pred = net(batch["input"].to(dist.device), batch["rays_o"].to(dist.device),
+                                       batch["rays_d"].to(dist.device))
+                        shape = batch["rgb"].shape  # (B,V,P,P,3)
+                        rgb = pred["rgb"].reshape(shape)
+                        opacity = pred["opacity"].reshape(*shape[:-1], 1)
+                        loss, parts = loss_fn(rgb.flatten(0, 1), opacity.flatten(0, 1),
+                                              batch["rgb"].to(dist.device).flatten(0, 1),
+                                              batch["mask"].to(dist.device).flatten(0, 1))
+                        # Every rank must take the same branch, or DDP's gradient all-reduce would hang.
+                        if distributed.all_mean(float(math.isfinite(loss.item())), dist.device) < 1.0:
+                            finite = False
+                            break
+                        (loss / cfg.optim.accum_steps).backward()
+                    for k, v in parts.items():
+                        parts_sum[k] = parts_sum.get(k, 0.0) + v / cfg.optim.accum_steps
+                    parts_sum["loss"] = parts_sum.get("loss", 0.0) + float(loss.detach()) / cfg.optim.accum_steps
+                if not finite:
+                    nan_streak += 1
+                    opt.zero_grad(set_to_none=True)
+                    if log is not None:
+                        log.scalars(step + 1, {"skipped": "non-finite loss", "streak": nan_streak})
+                        bar.console.print(f"warning: non-finite loss at step {step + 1}, step skipped ({nan_streak} in a row)")
+                    if nan_streak >= cfg.train.nan_patience:
+                        raise TkError(f"the loss was non-finite {nan_streak} steps in a row (at step {step + 1}); "
+                                      f"stopping. Lower optim.lr or check the data; resume from {saved or 'scratch'}")
+                    continue
+                nan_streak = 0
+                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip or float("inf"))
+                opt.step()
+                sched.step()
+                if ema is not None:
+                    ema.update(model)
+                step += 1
+                bar.update(task, completed=step)
+                if step % cfg.train.log_every == 0 or step == stop:  # every rank joins the means
+                    values = {k: distributed.all_mean(v, dist.device) for k, v in parts_sum.items()}
+                if log is not None and (step % cfg.train.log_every == 0 or step == stop):
+                    values.update(lr=sched.get_last_lr()[0], grad_norm=float(grad_norm),
+                                  samples_per_s=cfg.data.batch_size * cfg.optim.accum_steps * dist.world_size
+                                  / (time.perf_counter() - t0))
+                    log.scalars(step, values)
+                if log is not None and step % cfg.train.image_every == 0:
+                    log.images(step, batch, rgb.detach(), opacity.detach())
+                if step % cfg.train.checkpoint_every == 0 or step == stop:
+                    saved = _save(out, step, model, opt, sched, batches, cfg, ema, dist) or saved
+    finally:
+        if log is not None:
+            log.close()
+    return saved if saved is not None else checkpoint.step_dir(out, step)
+
+
+def _save(out: Path, step: int, model: torch.nn.Module, opt: Any, sched: Any, batches: int, cfg: TrainConfig,
+          ema: EMA | None, dist: distributed.Dist) -> Path | None:
+    """Gather every rank's RNG state and data position; rank 0 writes the checkpoint folder."""
+    positions = _gather(batches)
+    rngs = _gather(_rng_state())
+    path = None
+    if dist.is_main:
+        state = {"step": step, "batches": positions, "rng": rngs, "optimizer": opt.state_dict(),
+                 "scheduler": sched.state_dict()}
+        path = checkpoint.save(out, step, model, state, cfg.train.keep_last, ema.model if ema is not None else None)
+    distributed.barrier()
+    return path if dist.is_main else checkpoint.step_dir(out, step)
