@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from typing import Any
 
 import bpy
@@ -101,17 +102,20 @@ def _file_outputs(scene: Any, tmpdir: str, depth: bool, normals: bool) -> None:
             tree.links.new(layers.outputs[name], out.inputs[name])
 
 
-def render_view(tmpdir: str, passes: dict[str, bool]) -> tuple[bytes, np.ndarray | None, np.ndarray | None]:
-    """Render the current camera: (RGBA PNG bytes, depth (H, W) or None, normals (H, W, 3) or None)."""
+def render_view(tmpdir: str, passes: dict[str, bool]
+                ) -> tuple[bytes, np.ndarray | None, np.ndarray | None, float]:
+    """Render the current camera: (RGBA PNG, depth (H, W) or None, normals (H, W, 3) or None, seconds rendering)."""
     scene = bpy.context.scene
     png_path = os.path.join(tmpdir, "rgba.png")
     scene.render.filepath = png_path
+    t0 = time.perf_counter()
     bpy.ops.render.render(write_still=True)
+    seconds = time.perf_counter() - t0
     with open(png_path, "rb") as f:
         png = f.read()
     depth = _read_exr(os.path.join(tmpdir, "pass_Depth.exr"))[..., 0] if passes["depth"] else None
     normal = _read_exr(os.path.join(tmpdir, "pass_Normal.exr"))[..., :3] if passes["normals"] else None
-    return png, depth, normal
+    return png, depth, normal, seconds
 
 
 def _read_exr(path: str) -> np.ndarray:

@@ -79,6 +79,7 @@ def render(cfg: RenderConfig, executor: Executor | None = None) -> dict[str, Any
 
         executor = RayPool(cfg)
     counts = {"ok": 0, "failed": 0}
+    seconds = {"render": 0.0, "worker": 0.0, "first_result": 0.0}
     try:
         with progress() as bar:
             task = bar.add_task("render", total=len(todo))
@@ -86,6 +87,9 @@ def render(cfg: RenderConfig, executor: Executor | None = None) -> dict[str, Any
                 row = objects_row(obj, result, attempts)
                 store.add(row, shard_rows(result, job, obj.split) if result["ok"] else [])
                 counts[row["status"]] += 1
+                seconds["first_result"] = seconds["first_result"] or time.perf_counter() - t0
+                seconds["render"] += result["seconds"].get("render", 0.0)
+                seconds["worker"] += result["seconds"].get("worker", result["seconds"].get("total", 0.0))
                 bar.advance(task)
     finally:
         store.flush()
@@ -93,7 +97,9 @@ def render(cfg: RenderConfig, executor: Executor | None = None) -> dict[str, Any
     failed = {uid: r["error"] for uid, r in store.objects.items() if r["status"] == "failed"}
     return {"out": str(cfg.out), "objects": len(objects), "skipped": len(objects) - len(todo),
             "ok": counts["ok"], "failed": counts["failed"], "ok_total": len(store.done()),
-            "failed_total": len(failed), "views_per_object": cfg.views, "seconds": time.perf_counter() - t0}
+            "failed_total": len(failed), "views_per_object": cfg.views, "seconds": time.perf_counter() - t0,
+            "render_seconds": seconds["render"], "worker_seconds": seconds["worker"],
+            "first_result_seconds": seconds["first_result"]}
 
 
 def objects_row(obj: ObjectRef, result: dict[str, Any], attempts: int) -> dict[str, Any]:

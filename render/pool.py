@@ -26,6 +26,11 @@ class RenderActorImpl:
 
         self.timeout, self.retries = timeout, retries
         self.worker = WorkerProcess()
+        try:
+            # import bpy now, while the driver is still submitting: the first object does not wait for it
+            self.worker.start()
+        except Exception:  # noqa: BLE001  (run() restarts it and reports the failure with the object)
+            pass
 
     def render(self, job: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """(result, attempts) of one job."""

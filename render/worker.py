@@ -46,9 +46,8 @@ def render_object(job: dict[str, Any]) -> dict[str, Any]:
             for v in job["views"]:
                 passes.set_camera(v["c2w"], v["fovy_deg"], job["width"], job["height"])
                 world.apply_lighting(v["light"], job["hdri_paths"])
-                t = time.perf_counter()
-                png, depth, normal = passes.render_view(tmpdir, enabled)
-                t_render += time.perf_counter() - t
+                png, depth, normal, seconds = passes.render_view(tmpdir, enabled)
+                t_render += seconds
                 result["views"].append({"view": v["view"], "rgba": png, "depth": depth, "normal": normal})
             result["ok"] = True
             result["seconds"] = {"import": t_import - t0, "render": t_render}
@@ -115,7 +114,10 @@ def serve() -> None:
         if job is None:
             return
         _test_hook(job["path"])
-        write_message(out, encode_result(render_object(job)))
+        t0 = time.perf_counter()
+        result = encode_result(render_object(job))
+        result["seconds"]["worker"] = time.perf_counter() - t0  # import + render + encode: the worker's wall time
+        write_message(out, result)
 
 
 if __name__ == "__main__":
