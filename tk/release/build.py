@@ -81,8 +81,14 @@ def _curate(spec: ReleaseSpec, work: Path, manifest_dir: Path, workers: int | No
         for name in layout.MANIFEST_FILES:
             if (outs[0] / name).is_file():
                 shutil.copy2(outs[0] / name, manifest_dir / name)
-        return
-    merge_manifests(outs, manifest_dir)
+    else:
+        merge_manifests(outs, manifest_dir)
+    from tk.release.stats import kept_rows
+
+    if not kept_rows(manifest_dir.parent):
+        reports = ", ".join(str(o / "report.md") for o in outs)
+        raise TkError(f"curation kept no object, so there is nothing to release; see {reports} and loosen "
+                      "the spec's curation or sources")
 
 
 def merge_manifests(dirs: list[Path], out: Path) -> None:
