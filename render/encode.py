@@ -31,6 +31,20 @@ def encode_rgba(rgba: np.ndarray) -> bytes:
     return png_bytes(np.clip(np.round(rgba * 255.0), 0, 255).astype(np.uint8))
 
 
+def strip_png_metadata(data: bytes) -> bytes:
+    """PNG bytes without text and time chunks (Blender stores render times there: same view, other bytes)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    out, pos = [data[:8]], 8
+    while pos < len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        end = pos + 12 + length
+        if data[pos + 4:pos + 8] not in (b"tEXt", b"zTXt", b"iTXt", b"tIME"):
+            out.append(data[pos:end])
+        pos = end
+    return b"".join(out)
+
+
 def encode_depth(depth: np.ndarray, alpha: np.ndarray) -> bytes:
     """float16 LE bytes of planar depth (H, W), zero where alpha is 0 or nothing was hit."""
     d = np.where((alpha > 0) & (depth < CLIP_END * 0.999) & np.isfinite(depth), depth, 0.0)

@@ -17,7 +17,7 @@ import bpy
 import numpy as np
 
 from tk.render.config import EngineSettings
-from tk.render.encode import CLIP_END
+from tk.render.encode import CLIP_END, strip_png_metadata
 
 ENGINES = {"cycles": "CYCLES", "eevee": "BLENDER_EEVEE", "workbench": "BLENDER_WORKBENCH"}
 
@@ -35,6 +35,10 @@ def configure(settings: EngineSettings, width: int, height: int, tmpdir: str) ->
     # Standard keeps texture colours as authored; AgX/Filmic would shift them per scene
     scene.view_settings.view_transform = "Standard"
     scene.view_settings.look = "None"
+    # no date, host or file name written into the images (render times are stripped in render_view)
+    for attr in dir(scene.render):
+        if attr.startswith("use_stamp"):
+            setattr(scene.render, attr, False)
     img = scene.render.image_settings
     img.file_format, img.color_mode, img.color_depth, img.compression = "PNG", "RGBA", "8", 15
     if settings.engine == "cycles":
@@ -112,7 +116,7 @@ def render_view(tmpdir: str, passes: dict[str, bool]
     bpy.ops.render.render(write_still=True)
     seconds = time.perf_counter() - t0
     with open(png_path, "rb") as f:
-        png = f.read()
+        png = strip_png_metadata(f.read())
     depth = _read_exr(os.path.join(tmpdir, "pass_Depth.exr"))[..., 0] if passes["depth"] else None
     normal = _read_exr(os.path.join(tmpdir, "pass_Normal.exr"))[..., :3] if passes["normals"] else None
     return png, depth, normal, seconds

@@ -1,6 +1,6 @@
 """Regenerate tests/data/renders: real renders (shards contract) of 4 sample objects x 8 views at 64x64.
 
-Run from the repo root: `.venv/bin/python tests/data/make_renders.py`. Cycles, 16 samples, no denoising,
+Run from the repo root: `.venv/bin/python tests/data/make_renders.py [OUT]` (default: the fixture itself). Cycles, 16 samples, no denoising,
 the default cameras (fovy 40, distance 1.9-2.5) and the `studio` lighting preset (needs no HDRI).
 local_path in objects.parquet is relative to the repo root.
 """
@@ -55,4 +55,4 @@ def _relative_paths(renders: Path, src: Path) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]).resolve()) if len(sys.argv) > 1 else main()
