@@ -67,7 +67,7 @@ class CurateConfig:
     timeout: float = 120.0
     retries: int = 1
     ray_address: str | None = None
-    duckdb_table_max_rows: int = 2_000_000
+    duckdb_table_max_rows: int = 1_000_000
     fractions: tuple[float, float, float] = field(init=False, default=(0.98, 0.01, 0.01))
 
     def validate(self) -> CurateConfig:
@@ -115,7 +115,7 @@ def build_rules(cfg: CurateConfig) -> list[rules.AnyRule]:
     out.append(rules.Rule("too_large", f"size_bytes <= {cfg.max_bytes}", ("size_bytes",), f"file size <= {cfg.max_size_mb} MB"))
     out.append(rules.Rule("age_restricted", "NOT is_age_restricted", ("is_age_restricted",), "not age-restricted"))
     out += probe_rules(cfg)
-    out.append(rules.RankRule("duplicate", "sha256", "file_identifier, uid", 1, ("sha256",), "one object per sha256 (first file_identifier kept)"))
+    out.append(rules.RankRule("duplicate", "sha256", "file_identifier", 1, ("sha256",), "one object per sha256 (first file_identifier kept)"))
     if cfg.scores is not None:
         out.append(rules.Rule("low_score", f"coalesce(score >= {float(cfg.min_score)}, false)", (), f"score >= {cfg.min_score}"))
     if cfg.where:
@@ -176,10 +176,14 @@ def curate(cfg: CurateConfig) -> dict[str, Any]:
         stats.setdefault("probe", {})["stored"] = probes.num_rows
     _objects_view(con, probes)
 
-    nullable = [c for c in CANDIDATE_COLUMNS if c not in ("uid", "source", "file_identifier")] + ["probed_with", "score"]
+    # Columns the source always fills need no count (on a 10M-row XL table each count is a scan).
+    filled = {"uid", "source", "file_identifier"} | (_XL_FILLED if cfg.source == "objaverse-xl" else set())
+    nullable = [c for c in CANDIDATE_COLUMNS if c not in filled] + ["probed_with", "probe_error", "score"]
     null_cols = rules.null_columns(con, "objects", nullable)
     applied, skipped = rules.active(all_rules, null_cols)
-    chain = rules.chain_sql(applied, "objects")
+    # file_identifier is unique among kept rows (repeats would share a uid, which the writer refuses)
+    # and, unlike uid, costs no hashing in the narrow ranking pass.
+    chain = rules.chain_sql(applied, "objects", con, key="file_identifier")
     # Extra columns that are empty in this run (e.g. `title` for XL) are left out of the manifest.
     keep_cols = [c for c in _objects_columns(con) if c not in null_cols or c in _contract_names()]
     query = (
@@ -355,6 +359,8 @@ def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRul
     store.compact()
     return counts
 
+
+_XL_FILLED = {"file_type", "sha256", "license_raw", "metadata"}
 
 # Rules that read only what is known before fetching a file: rows failing them are never downloaded.
 _META_RULES = ("no_identifier", "license", "file_type", "too_large", "age_restricted")

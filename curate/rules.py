@@ -44,18 +44,38 @@ class RankRule:
 AnyRule = Rule | RankRule
 
 
-def chain_sql(rules: list[AnyRule], source: str) -> str:
-    """One SELECT over `source` that adds `reason` (first failing rule) following the rules in order."""
+def chain_sql(rules: list[AnyRule], source: str, con: object | None = None, key: str = "uid") -> str:
+    """One SELECT over `source` that adds `reason` (first failing rule) following the rules in order.
+
+    Without `con`, ranking rules are inline window functions (one self-contained query). With `con`,
+    each ranking rule is first evaluated on a narrow query (DuckDB reads only the columns the rules so
+    far need) into a temp table of the `key`s it rejects; the returned query then only tests
+    membership. On 10M-row XL tables this keeps the wide `metadata` column out of the window's sort.
+    `key` must be unique among rows that are still kept when a ranking rule runs.
+    """
     sql = f"SELECT *, CAST(NULL AS VARCHAR) AS reason FROM {source}"
     pending: list[Rule] = []
-    for rule in rules:
+    for i, rule in enumerate(rules):
         if isinstance(rule, Rule):
             pending.append(rule)
             continue
         sql = _filters(sql, pending)
         pending = []
-        sql = _rank(sql, rule)
+        sql = _rank(sql, rule) if con is None else _rank_materialised(sql, rule, con, f"_rank_{i}", key)
     return _filters(sql, pending)
+
+
+def _rank_materialised(sql: str, rule: RankRule, con: object, table: str, key: str) -> str:
+    window = f"row_number() OVER (PARTITION BY {rule.partition} ORDER BY {rule.order})"
+    con.execute(  # type: ignore[attr-defined]
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT k FROM ("
+        f"SELECT {key} AS k, {window} AS _rank FROM ({sql}) WHERE reason IS NULL AND ({rule.partition}) IS NOT NULL"
+        f") WHERE _rank > {int(rule.limit)}"
+    )
+    return (
+        f"SELECT * REPLACE (CASE WHEN reason IS NULL AND {key} IN (SELECT k FROM {table}) "
+        f"THEN '{rule.name}' ELSE reason END AS reason) FROM ({sql})"
+    )
 
 
 def _filters(sql: str, rules: list[Rule]) -> str:

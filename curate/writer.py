@@ -38,7 +38,7 @@ def contract_select(columns: list[str]) -> str:
     return ", ".join(out)
 
 
-def write_manifest(con: object, query: str, out: Path, duckdb_table_max_rows: int = 2_000_000) -> dict[str, int]:
+def write_manifest(con: object, query: str, out: Path, duckdb_table_max_rows: int = 1_000_000) -> dict[str, int]:
     """Materialise `query` as the manifest in `out`; return {'rows', 'kept'}. Validates the contract.
 
     `manifest.duckdb` holds table `objects` (a copy of the rows) up to `duckdb_table_max_rows` rows;
@@ -57,22 +57,33 @@ def write_manifest(con: object, query: str, out: Path, duckdb_table_max_rows: in
         meta["ARROW:schema"] = base64.b64encode(sch.serialize().to_pybytes()).decode()
         kv = ", ".join(f"'{k}': '{v}'" for k, v in meta.items())
         con.execute(  # type: ignore[attr-defined]
-            f"COPY ({query}) TO '{_q(tmp_pq)}' (FORMAT parquet, COMPRESSION snappy, KV_METADATA {{{kv}}})"
+            # Most manifest columns are unique per row (uid, sha256, metadata): DuckDB's attempt to
+            # dictionary-encode them costs ~15% of the write and then is abandoned, so it is turned off.
+            f"COPY ({query}) TO '{_q(tmp_pq)}' (FORMAT parquet, COMPRESSION snappy, DICTIONARY_SIZE_LIMIT 1, KV_METADATA {{{kv}}})"
         )
         import pyarrow.parquet as pq
 
         final_pq = out / "manifest.parquet"
         contracts.validate_schema(pq.read_schema(tmp_pq), "manifest", str(final_pq))
         counts = _check(con, f"read_parquet('{_q(tmp_pq)}')")
+        big = counts["rows"] > duckdb_table_max_rows
         con.execute(f"ATTACH '{_q(tmp_db)}' AS manifest_out")  # type: ignore[attr-defined]
-        if counts["rows"] <= duckdb_table_max_rows:
+        if not big:
             con.execute(f"CREATE TABLE manifest_out.objects AS SELECT * FROM read_parquet('{_q(tmp_pq)}')")  # type: ignore[attr-defined]
-        else:
-            con.execute(f"CREATE VIEW manifest_out.objects AS SELECT * FROM read_parquet('{_q(final_pq.resolve())}')")  # type: ignore[attr-defined]
         con.execute("DETACH manifest_out")  # type: ignore[attr-defined]
         os.replace(tmp_pq, final_pq)
+        if big:
+            # A view binds its file when created, so it is made once the Parquet is in place; if this
+            # step fails, the stale manifest.duckdb of an earlier run is removed rather than left behind.
+            try:
+                con.execute(f"ATTACH '{_q(tmp_db)}' AS manifest_out")  # type: ignore[attr-defined]
+                con.execute(f"CREATE VIEW manifest_out.objects AS SELECT * FROM read_parquet('{_q(final_pq.resolve())}')")  # type: ignore[attr-defined]
+                con.execute("DETACH manifest_out")  # type: ignore[attr-defined]
+            except BaseException:
+                (out / "manifest.duckdb").unlink(missing_ok=True)
+                raise
         os.replace(tmp_db, out / "manifest.duckdb")
-        counts["duckdb_view"] = int(counts["rows"] > duckdb_table_max_rows)
+        counts["duckdb_view"] = int(big)
         return counts
     except BaseException:
         try:

@@ -26,7 +26,11 @@ def con():
 
 
 def reasons(con, rule_list):
-    return dict(con.execute(f"SELECT uid, reason FROM ({rules.chain_sql(rule_list, 'objects')})").fetchall())
+    inline = dict(con.execute(f"SELECT uid, reason FROM ({rules.chain_sql(rule_list, 'objects')})").fetchall())
+    # The materialised form (ranking rules evaluated first into temp tables) must agree row for row.
+    staged = dict(con.execute(f"SELECT uid, reason FROM ({rules.chain_sql(rule_list, 'objects', con, key='uid')})").fetchall())
+    assert staged == inline
+    return inline
 
 
 LICENSE = rules.Rule("license", "license = 'cc0'", ("license",))

@@ -66,6 +66,16 @@ def test_commercial_policy_dedups_among_kept_rows(tmp_path):
     assert got["https://github.com/b/r/blob/c2/readme.txt"]["reason"] == "file_type"
 
 
+def test_large_manifest_duckdb_is_a_view_over_the_parquet(tmp_path):
+    xl = write_xl(tmp_path / "xl")
+    s = curate(CurateConfig(source="objaverse-xl", xl_dir=xl, out=tmp_path / "out", no_download=True, duckdb_table_max_rows=5))
+    assert s["duckdb_objects_is_view"] is True
+    with duckdb.connect(str(tmp_path / "out" / "manifest.duckdb"), read_only=True) as con:
+        kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'objects'").fetchone()[0]
+        assert kind == "VIEW"
+        assert con.execute("SELECT count(*), count(*) FILTER (status = 'keep') FROM objects").fetchone() == (17, 6)
+
+
 def test_sources_filter_limit_where_and_dry_run(tmp_path):
     xl = write_xl(tmp_path / "xl")
     s = curate(CurateConfig(source="objaverse-xl", xl_dir=xl, xl_sources="sketchfab,smithsonian", dry_run=True, no_download=True))
