@@ -103,3 +103,13 @@ def test_uncredited_cc_by_object_fails(synthetic_release):
         verify_release(synthetic_release)
     assert f"ATTRIBUTION.md: object {uid} (cc-by-3.0) is not credited" in str(e.value)
     assert record["stats"]["licenses_kept"] == {"cc-by-3.0": 1, "cc0-1.0": 1, "mit": 1}
+
+
+def test_damaged_record_is_one_line(synthetic_release, capsys):
+    path = synthetic_release / layout.RELEASE_JSON
+    record = json.loads(path.read_text())
+    del record["stats"]
+    path.write_text(json.dumps(record))
+    assert "RELEASE.json: lacks stats" in _cli_error(synthetic_release, capsys)
+    path.write_text("{not json")
+    assert "RELEASE.json: not valid JSON" in _cli_error(synthetic_release, capsys)

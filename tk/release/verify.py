@@ -18,6 +18,9 @@ from tk.release import attribution, layout, licenses, sums
 from tk.release.stats import compute_stats
 
 
+RECORD_KEYS = ("name", "version", "spec", "source_base", "versions", "license_policy", "stats")
+
+
 class VerifyError(TkError):
     """A release that fails verification; `problems` lists every problem found in the failing group."""
 
@@ -47,6 +50,9 @@ def read_record(root: Path) -> dict[str, Any]:
         raise TkError(f"{path}: not valid JSON; the release is damaged") from None
     if not isinstance(record, dict) or record.get("format") != layout.FORMAT:
         raise TkError(f"{path}: not a {layout.FORMAT} record; was it written by tk release build?")
+    missing = [k for k in RECORD_KEYS if k not in record]
+    if missing:
+        raise TkError(f"{path}: lacks {', '.join(missing)}; the release is damaged")
     return record
 
 
@@ -143,6 +149,8 @@ def check_licenses(root: Path, record: dict[str, Any]) -> list[str]:
 
     problems: list[str] = []
     allowed = (record.get("license_policy") or {}).get("allowed")  # None: the policy allows every license
+    if not (root / layout.ATTRIBUTION).is_file():
+        return [f"{layout.ATTRIBUTION}: missing"]
     credited = attribution.credited_uids((root / layout.ATTRIBUTION).read_text(encoding="utf-8"))
     for row in kept_rows(root):
         lic = licenses.normalise(row["license"])
