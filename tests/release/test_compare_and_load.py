@@ -80,7 +80,10 @@ def test_psnr_of_known_error():
     assert np.isclose(psnr(x, x + 0.1), 20.0)
 
 
-def test_shards_load_with_common_readers(synthetic_release_master, tmp_path):
+def test_shards_load_with_common_readers(synthetic_release_master, tmp_path, monkeypatch):
+    # Offline, and nothing written into $HOME: datasets reads these when it is first imported.
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     import duckdb
     import pyarrow.dataset as ds
     from datasets import load_dataset
