@@ -94,3 +94,17 @@ def test_chunk_size_does_not_change_renders(tiny_model):
     for o in outs[1:]:
         torch.testing.assert_close(o["rgb"], outs[0]["rgb"])
         torch.testing.assert_close(o["opacity"], outs[0]["opacity"])
+
+
+def test_bf16_autocast_runs_and_stays_close(tiny_model):
+    """The autocast switch the trainer uses on GPU, exercised on CPU: close to fp32, finite gradients."""
+    x = torch.rand(1, 3, 64, 64)
+    rays_o, rays_d = patch_rays()
+    ref = tiny_model.renderer.render_rays(tiny_model.decoder, tiny_model.encode(x)[0], rays_o, rays_d)["rgb"].detach()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        codes = tiny_model.encode(x)
+        out = tiny_model.renderer.render_rays(tiny_model.decoder, codes[0], rays_o, rays_d)
+    assert codes.dtype == torch.bfloat16
+    (out["rgb"].float().mean()).backward()
+    assert (out["rgb"].float() - ref).abs().max() < 0.02
+    assert all(torch.isfinite(p.grad).all() for p in tiny_model.parameters() if p.grad is not None)
