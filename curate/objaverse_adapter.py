@@ -17,8 +17,6 @@ Cache layout (what the package reads and writes, and what the test fixture build
 from __future__ import annotations
 
 import contextlib
-import gzip
-import json
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,8 +114,3 @@ def load_object(uid: str, cache_dir: Path, base_url: str | None = None) -> str:
         raise FileNotFoundError(f"objaverse has no object {uid}")
     return found[uid]
 
-
-def read_json_gz(path: Path) -> Any:
-    """Read a gzipped JSON file of the cache (used by the tests' fixture checks)."""
-    with gzip.open(path, "rb") as fh:
-        return json.load(fh)
