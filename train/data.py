@@ -156,10 +156,9 @@ def worker_stream(index: ShardIndex, spec: SampleSpec, worker: int, n_workers: i
         epoch += 1
 
 
-def skipped_samples(batches: int, worker: int, n_loader_workers: int, batch_size: int) -> int:
-    """Samples worker `worker` had produced when `batches` batches were consumed (DataLoader round robin)."""
-    n = max(n_loader_workers, 1)
-    return ((batches - worker + n - 1) // n if batches > worker else 0) * batch_size
+def skipped_samples(batches: int, stream: int, n_streams: int, batch_size: int) -> int:
+    """Samples stream `stream` of `n_streams` had produced when `batches` batches were consumed (round robin)."""
+    return ((batches - stream + n_streams - 1) // n_streams if batches > stream else 0) * batch_size
 
 
 class ShardDataset(IterableDataset):
@@ -170,12 +169,14 @@ class ShardDataset(IterableDataset):
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         info = get_worker_info()
-        local = info.id if info is not None else 0
+        n_loader = max(self.spec.data.num_workers, 1)
+        # The DataLoader asks its workers in turn starting from worker 0, so after `skip_batches` batches the
+        # next batch belongs to stream (skip_batches % n): DataLoader worker i plays stream (i + skip) % n.
+        local = ((info.id if info is not None else 0) + self.skip_batches) % n_loader
         if info is not None:
             torch.set_num_threads(1)  # workers decode PNGs; torch threads would fight the training step
-        n_loader = self.spec.data.num_workers
-        n_global = self.spec.world_size * max(n_loader, 1)
-        worker = self.spec.rank * max(n_loader, 1) + local
+        n_global = self.spec.world_size * n_loader
+        worker = self.spec.rank * n_loader + local
         reader = RowReader(self.index)
         skip = skipped_samples(self.skip_batches, local, n_loader, self.spec.data.batch_size)
         for epoch, i in itertools.islice(worker_stream(self.index, self.spec, worker, n_global), skip, None):

@@ -158,9 +158,11 @@ def convert(params: dict[str, Any], net: Net) -> tuple[dict[str, Any], dict[str,
 
 def check_features(features: dict[str, Any], net: Net) -> None:
     """Raise TkError unless `features` loads strictly into torchvision's architecture with its param count."""
+    import torch
     from torchvision import models
 
-    arch = (models.vgg16 if net == "vgg" else models.alexnet)(weights=None).features
+    with torch.device("meta"):  # shapes only: skip initialising VGG's 120M-parameter classifier
+        arch = (models.vgg16 if net == "vgg" else models.alexnet)(weights=None).features
     expected = {k: tuple(v.shape) for k, v in arch.state_dict().items()}
     got = {k: tuple(v.shape) for k, v in features.items()}
     if expected != got:
