@@ -44,7 +44,10 @@ class LocalExecutor:
 
 def list_objects(cfg: RenderConfig) -> list[ObjectRef]:
     """The objects of the job's source, in a stable order, cut to --limit."""
-    refs = from_manifest(cfg.manifest) if cfg.manifest else from_folder(cfg.input_dir, cfg.split_seed)  # type: ignore[arg-type]
+    if cfg.manifest:
+        refs = from_manifest(cfg.manifest)
+    else:
+        refs = from_folder(str(cfg.input_dir), cfg.split_seed)
     return refs if cfg.limit is None else refs[: cfg.limit]
 
 

@@ -25,10 +25,11 @@ def main(out: Path = ROOT / "tests" / "data" / "renders") -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "objects"
         for rel in OBJECTS:
-            # link the chosen files (and OBJ's neighbours: mtl and textures) into one input folder
+            # link the chosen files into one input folder; an OBJ's folder comes whole (mtl, textures)
+            original = ROOT / "manifests/sample/objects" / rel
             target = src / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            for f in (ROOT / "manifests/sample/objects" / rel).parent.iterdir() if "/" in rel else [ROOT / "manifests/sample/objects" / rel]:
+            for f in original.parent.iterdir() if "/" in rel else [original]:
                 (target.parent / f.name).symlink_to(f)
         staging = Path(tmp) / "renders"
         cfg = RenderConfig(out=str(staging), input_dir=str(src), views=8, resolution=64, engine="cycles", samples=16,
@@ -49,7 +50,8 @@ def _relative_paths(renders: Path, src: Path) -> None:
     from tk.contracts import read_table, write_table
 
     table = read_table(renders / "objects.parquet", "objects")
-    rel = [str(Path("manifests/sample/objects") / Path(p).relative_to(src)) for p in table.column("local_path").to_pylist()]
+    rel = [str(Path("manifests/sample/objects") / Path(p).relative_to(src))
+           for p in table.column("local_path").to_pylist()]
     table = table.set_column(table.schema.get_field_index("local_path"), "local_path", pa.array(rel, pa.string()))
     write_table(renders / "objects.parquet", table, "objects")
 
