@@ -4,6 +4,7 @@ Shards load with pyarrow, DuckDB and `datasets`."""
 from __future__ import annotations
 
 import io
+import json
 import shutil
 
 import numpy as np
@@ -99,3 +100,22 @@ def test_shards_load_with_common_readers(synthetic_release_master, tmp_path, mon
     img = Image.open(io.BytesIO(first["rgba"]))
     assert img.size == (SIZE, SIZE) and img.mode == "RGBA" and len(first["c2w"]) == 16
     assert layout.shards(synthetic_release_master)[0].name == "shard-00000.parquet"
+
+
+def test_rebuild_table_exits_1_on_mismatch(synthetic_release_master, tmp_path, capsys):
+    import pytest
+    import typer
+
+    from tk.release.build import BuildResult
+    from tk.release.cli import print_rebuild
+    from tk.release.rebuild import RebuildResult
+
+    copy = shutil.copytree(synthetic_release_master, tmp_path / "copy")
+    _edit_view(copy, lambda r: r.update(light=json.dumps({"environment": "city"})))
+    result = RebuildResult(BuildResult(copy, {}, 0), compare_releases(synthetic_release_master, copy),
+                           [("tk", "0.1.0", "0.1.0")])
+    with pytest.raises(typer.Exit) as e:
+        print_rebuild(result, synthetic_release_master)
+    assert e.value.exit_code == 1
+    err = capsys.readouterr().err
+    assert "MISMATCH" in err and "rebuild differs from the release: lights" in err

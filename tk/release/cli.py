@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from tk.release.rebuild import RebuildResult
 
 release_app = typer.Typer(
     name="release",
@@ -64,12 +67,17 @@ def rebuild_cmd(
 
     Example: tk release rebuild releases/sample --out releases/sample-again
     """
+    from tk.release.rebuild import rebuild_release
+
+    print_rebuild(rebuild_release(root, out, source_root, workers), root)
+
+
+def print_rebuild(result: "RebuildResult", root: Path) -> None:
+    """Print the comparison table of a rebuild; exit 1 when any check differs."""
     from rich.table import Table
 
     from tk.progress import console
-    from tk.release.rebuild import rebuild_release
 
-    result = rebuild_release(root, out, source_root, workers)
     table = Table(title=f"rebuild of {root} -> {result.build.root}")
     for col in ("check", "rows", "equal", "worst", "result", "note"):
         table.add_column(col)
