@@ -159,21 +159,23 @@ def curate(cfg: CurateConfig) -> dict[str, Any]:
     stats: dict[str, Any] = {}
     _load_candidates(con, cfg, stats)
     _license_map(con)
-    _scores(con, cfg)
-    con.execute(f"CREATE TEMP VIEW base AS {_base_sql(cfg)}")
+    score_key = _scores(con, cfg)
+    con.execute(f"CREATE TEMP VIEW base AS {_base_sql(score_key)}")
     all_rules = build_rules(cfg)
     if cfg.where:
         rules.check_where(con, cfg.where, "base")
 
     probes = None
-    if not cfg.no_download:
+    if not cfg.no_download and cfg.out is not None:
         from tk.curate.probe_store import ProbeStore
 
-        store = ProbeStore(_work_dir(cfg))
-        if not cfg.dry_run:
-            stats["probe"] = _probe(con, cfg, store, all_rules)
-        probes = store.load()
-        stats.setdefault("probe", {})["stored"] = probes.num_rows
+        # A dry run probes nothing and creates nothing; it uses the probes an earlier run stored.
+        if not cfg.dry_run or (_work_dir(cfg) / "probes").is_dir():
+            store = ProbeStore(_work_dir(cfg))
+            if not cfg.dry_run:
+                stats["probe"] = _probe(con, cfg, store, all_rules)
+            probes = store.load()
+            stats.setdefault("probe", {})["stored"] = probes.num_rows
     _objects_view(con, probes)
 
     # Columns the source always fills need no count (on a 10M-row XL table each count is a scan).
@@ -264,10 +266,10 @@ def _license_map(con: Any) -> None:
         con.executemany("INSERT INTO license_map VALUES (?, ?)", [(r, licenses.normalize(r)) for r in raws])
 
 
-def _scores(con: Any, cfg: CurateConfig) -> None:
-    """Table scores(key, score, category?) from --scores (Parquet or CSV keyed by uid or sha256)."""
+def _scores(con: Any, cfg: CurateConfig) -> str | None:
+    """Table scores(score_key, score) from --scores (Parquet or CSV keyed by uid or sha256); the key's name."""
     if cfg.scores is None:
-        return
+        return None
     import duckdb
 
     reader = "read_parquet" if cfg.scores.suffix.lower() == ".parquet" else "read_csv_auto"
@@ -282,13 +284,13 @@ def _scores(con: Any, cfg: CurateConfig) -> None:
         f"CREATE TEMP TABLE scores AS SELECT CAST({key} AS VARCHAR) AS score_key, max(CAST(score AS DOUBLE)) AS score "
         f"FROM {reader}('{_q(cfg.scores)}') GROUP BY 1"
     )
-    cfg._score_key = key  # type: ignore[attr-defined]
+    return key
 
 
-def _base_sql(cfg: CurateConfig) -> str:
+def _base_sql(score_key: str | None) -> str:
     score_join, score_col = "", "CAST(NULL AS DOUBLE) AS score"
-    if cfg.scores is not None:
-        key = getattr(cfg, "_score_key", "uid")
+    if score_key is not None:
+        key = score_key
         score_join = f" LEFT JOIN scores s ON s.score_key = c.{key}"
         score_col = "s.score AS score"
     return (

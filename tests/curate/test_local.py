@@ -99,3 +99,10 @@ def test_rerun_with_other_rules_reuses_every_probe(curated, folder):
     assert rows["objects/025_mug.stl"]["face_count"] == 16384 and rows["objects/025_mug.stl"]["reason"] == "no_textures"
     report = json.loads((out / "report.json").read_text())
     assert report["rejected_by_reason"]["no_textures"] >= 1
+
+
+def test_dry_run_writes_nothing(sample_objects, tmp_path):
+    out = tmp_path / "out"
+    s = curate(CurateConfig(source="local", input=sample_objects, out=out, dry_run=True, license="all"))
+    assert s["rows"] == 13 and not out.exists()  # 13 model files in manifests/sample/objects
+    assert "unreadable" in {r["name"] for r in s["skipped_rules"]}  # nothing probed in a dry run

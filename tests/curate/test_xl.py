@@ -14,7 +14,7 @@ from tk.curate.pipeline import CurateConfig, curate
 from tk.errors import TkError
 from tk.hashing import sha256_text
 
-from curate_fixtures import XL_ROWS, write_xl
+from curate_fixtures import XL_ROWS, sha, write_xl
 
 
 def rows_by_identifier(out):
@@ -120,3 +120,20 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "--split" in capsys.readouterr().err
     assert main(["curate", "--source", "objaverse-xl", "--xl-dir", str(xl), "--out", str(tmp_path / "o"), "--no-download", "--license", "cc0-1.0"]) == 0
     assert json.loads((tmp_path / "o" / "report.json").read_text())["kept"] == 4
+
+
+def test_scores_file_min_score_and_category_cap(tmp_path):
+    xl = write_xl(tmp_path / "xl")
+    scores = tmp_path / "scores.csv"
+    # Keyed by sha256 (as TRELLIS-style aesthetic score tables are); "s1" is the chair, "s3" the rock, "m1" Smithsonian.
+    scores.write_text(f"sha256,score\n{sha('s1')},6.5\n{sha('s3')},4.0\n{sha('m1')},5.5\n")
+    curate(CurateConfig(source="objaverse-xl", xl_dir=xl, out=tmp_path / "out", no_download=True, scores=scores, min_score=5.0))
+    got = rows_by_identifier(tmp_path / "out")
+    assert got["https://sketchfab.com/3d-models/chair-" + "a" * 32]["score"] == 6.5
+    assert got["https://sketchfab.com/3d-models/chair-" + "a" * 32]["status"] == "keep"
+    assert got["https://sketchfab.com/3d-models/rock-" + "c" * 32]["reason"] == "low_score"
+    assert got["https://www.thingiverse.com/download:102"]["reason"] == "low_score"  # no score at all
+    assert {fid for fid, r in got.items() if r["status"] == "keep"} == {
+        "https://sketchfab.com/3d-models/chair-" + "a" * 32, "https://3d-api.si.edu/content/document/3d_package:1/model.glb"}
+    with pytest.raises(TkError, match="--scores FILE and --min-score"):
+        curate(CurateConfig(source="objaverse-xl", xl_dir=xl, out=tmp_path / "o2", no_download=True, scores=scores))
