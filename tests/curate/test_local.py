@@ -106,3 +106,25 @@ def test_dry_run_writes_nothing(sample_objects, tmp_path):
     s = curate(CurateConfig(source="local", input=sample_objects, out=out, dry_run=True, license="all"))
     assert s["rows"] == 13 and not out.exists()  # 13 model files in manifests/sample/objects
     assert "unreadable" in {r["name"] for r in s["skipped_rules"]}  # nothing probed in a dry run
+
+
+def test_executor_replaces_hung_and_crashed_workers(ray_session):
+    import os
+    import time
+
+    from tk.curate import executor
+
+    def work(item):
+        if item["kind"] == "hang":
+            time.sleep(120)
+        if item["kind"] == "crash":
+            os._exit(3)  # the worker process dies, as an importer segfault would take it down
+        return {"probe_error": None, "double": item["n"] * 2}
+
+    results = {}
+    items = [{"kind": k, "n": i} for i, k in enumerate(["ok", "hang", "crash", "ok"])]
+    counts = executor.run(items, work, lambda item, r: results.__setitem__(item["n"], r), workers=2, timeout=3, retries=1)
+    assert results[0]["double"] == 0 and results[3]["double"] == 6
+    assert results[1]["probe_error"].startswith("timeout") and results[1]["attempts"] == 2
+    assert "crashed" in results[2]["probe_error"] and results[2]["attempts"] == 2
+    assert counts == {"done": 2, "retried": 2, "failed": 2}
