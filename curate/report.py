@@ -41,7 +41,7 @@ def summarize(con: Any, relation: str, meta: dict[str, Any]) -> dict[str, Any]:
     for counts in tables["source"].values():
         out["kept"] += counts["keep"]
         out["rejected"] += counts["reject"]
-    out["rows"] = out["kept"] + out["rejected"]
+    out["rows"] = out["candidates"] = out["kept"] + out["rejected"]
     out["rejected_by_reason"] = dict(sorted(((k, v["reject"]) for k, v in tables["reason"].items()), key=lambda kv: -kv[1]))
     for dim in ("license", "file_type", "source", "split"):
         out[f"by_{dim}"] = dict(sorted(tables[dim].items(), key=lambda kv: -(kv[1]["keep"] + kv[1]["reject"])))
