@@ -44,6 +44,8 @@ def fetch(url: str, dest: Path, max_bytes: int, timeout: float = 60.0, retries: 
     if dest.exists() and (sha256 is None or _sha256(dest) == sha256):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
+    for stale in dest.parent.glob(f".{dest.name}.*.part"):  # left by a killed run
+        stale.unlink(missing_ok=True)
     last: Exception | None = None
     for attempt in range(retries + 1):
         try:
@@ -107,8 +109,9 @@ def _is_tar(path: Path) -> bool:
 def extract(archive: Path, target: Path, max_bytes: int) -> list[Path]:
     """Extract a zip/tar into `target`; refuse absolute paths, `..`, links and more than `max_bytes` in total."""
     target = target.resolve()
+    for stale in target.parent.glob(f".{target.name}.*.extract"):  # left by a killed run
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.extract")
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         if zipfile.is_zipfile(archive):
