@@ -46,6 +46,8 @@ def render_cmd(
     split_seed: int = typer.Option(0, help="seed of the train/val/test split for --input files"),
     timeout: float = typer.Option(300.0, help="seconds per object before its worker is killed"),
     retries: int = typer.Option(2, help="retries of an object whose worker crashed or hung"),
+    max_memory_gb: float = typer.Option(16.0, help="kill a worker above this resident memory (0: no limit)"),
+    max_file_mb: float = typer.Option(1024.0, help="fail files bigger than this without importing them (0: no limit)"),
     address: Optional[str] = typer.Option(None, help="join this Ray cluster (e.g. auto or HOST:6379)"),
     objects_per_shard: int = typer.Option(64, help="objects per shard file"),
     limit: Optional[int] = typer.Option(None, help="render at most this many objects"),
@@ -65,7 +67,7 @@ def render_cmd(
         hdri_dir=hdri_dir, seed=seed, split_seed=split_seed, fovy_deg=_pair(fovy, "--fovy"),
         distance=_pair(distance, "--distance"), elevation_deg=_pair(elevation, "--elevation"), orbit=orbit,
         depth=depth, normals=normals, workers=workers, threads=threads, timeout=timeout, retries=retries,
-        address=address, objects_per_shard=objects_per_shard, limit=limit,
+        max_memory_gb=max_memory_gb, max_file_mb=max_file_mb, address=address, objects_per_shard=objects_per_shard, limit=limit,
     )
     s = render(cfg)
     rprint(f"[bold]{s['ok_total']}[/bold] objects rendered ({s['ok']} now, {s['skipped']} already done), "

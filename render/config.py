@@ -12,7 +12,7 @@ from tk.errors import TkError
 ENGINE_NAMES = ("cycles", "eevee", "workbench")
 # settings that change what is rendered; a resumed job must use the same ones (render.json)
 RUN_ONLY = ("workers", "timeout", "retries", "address", "threads", "limit", "out", "manifest", "input_dir",
-            "objects_per_shard")
+            "objects_per_shard", "max_memory_gb", "max_file_mb")
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ class RenderConfig:
     threads: int = 0  # per worker; 0 = the machine's cores split evenly between workers
     timeout: float = 300.0
     retries: int = 2
+    max_memory_gb: float = 16.0  # per worker; 0 = no limit
+    max_file_mb: float = 1024.0  # bigger files fail without being imported; 0 = no limit
     address: str | None = None
     objects_per_shard: int = 64
     limit: int | None = None
@@ -76,6 +78,8 @@ class RenderConfig:
             (self.threads >= 0, f"--threads {self.threads}: must be 0 (auto) or more"),
             (self.timeout > 0, f"--timeout {self.timeout}: must be positive seconds"),
             (self.retries >= 0, f"--retries {self.retries}: must be 0 or more"),
+            (self.max_memory_gb >= 0, f"--max-memory-gb {self.max_memory_gb}: must be 0 (no limit) or more"),
+            (self.max_file_mb >= 0, f"--max-file-mb {self.max_file_mb}: must be 0 (no limit) or more"),
             (self.objects_per_shard >= 1, f"objects per shard {self.objects_per_shard}: must be at least 1"),
             (self.limit is None or self.limit >= 0, f"--limit {self.limit}: must be 0 or more"),
             (self.device == "cpu" or self.engine == "cycles", "--device gpu works with --engine cycles only"),

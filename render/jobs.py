@@ -39,3 +39,9 @@ def shard_rows(result: dict[str, Any], job: dict[str, Any], split: str) -> list[
             "width": job["width"], "height": job["height"], "light": json.dumps(spec["light"], sort_keys=True),
         })
     return rows
+
+
+def failed_result(uid: str, error: str, seconds: float = 0.0) -> dict[str, Any]:
+    """A worker-shaped result for an object that failed outside the worker (crash, timeout, size cap)."""
+    return {"uid": uid, "ok": False, "error": error[:1000], "center": None, "scale": None, "missing_textures": [],
+            "views": [], "seconds": {"total": seconds}}

@@ -6,13 +6,14 @@ into results (the Ray pool by default; `LocalExecutor` renders in this process f
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 from tk.render.config import RenderConfig
 from tk.render.inputs import ObjectRef, from_folder, from_manifest
-from tk.render.jobs import make_job, shard_rows
+from tk.render.jobs import failed_result, make_job, shard_rows
 from tk.render.shards import ShardStore, write_render_json
 
 __all__ = ["RenderConfig", "render", "LocalExecutor"]
@@ -74,6 +75,11 @@ def render(cfg: RenderConfig, executor: Executor | None = None) -> dict[str, Any
     store = ShardStore(cfg.out, cfg.objects_per_shard)
     done = store.done()
     todo = [o for o in objects if o.uid not in done]
+    refused = {o.uid: err for o in todo if (err := precheck(o, cfg))}
+    for o in todo:  # never handed to Blender: recorded as failed with 0 attempts
+        if o.uid in refused:
+            store.add(objects_row(o, failed_result(o.uid, refused[o.uid]), 0), [])
+    todo = [o for o in todo if o.uid not in refused]
     hdri_paths = cfg.hdri_paths()
     if executor is None and not todo:
         executor = LocalExecutor()  # nothing to render: do not start Ray or Blender
@@ -81,7 +87,7 @@ def render(cfg: RenderConfig, executor: Executor | None = None) -> dict[str, Any
         from tk.render.pool import RayPool
 
         executor = RayPool(cfg)
-    counts = {"ok": 0, "failed": 0}
+    counts = {"ok": 0, "failed": len(refused)}
     seconds = {"render": 0.0, "worker": 0.0, "first_result": 0.0}
     try:
         with progress() as bar:
@@ -103,6 +109,16 @@ def render(cfg: RenderConfig, executor: Executor | None = None) -> dict[str, Any
             "failed_total": len(failed), "views_per_object": cfg.views, "seconds": time.perf_counter() - t0,
             "render_seconds": seconds["render"], "worker_seconds": seconds["worker"],
             "first_result_seconds": seconds["first_result"]}
+
+
+def precheck(obj: ObjectRef, cfg: RenderConfig) -> str | None:
+    """Why `obj` cannot be rendered before any import (missing file, over the size cap), or None."""
+    if not os.path.isfile(obj.path):
+        return f"file not found: {obj.path}"
+    size_mb = os.path.getsize(obj.path) / 2**20
+    if cfg.max_file_mb and size_mb > cfg.max_file_mb:
+        return f"file is {size_mb:.1f} MB, over --max-file-mb {cfg.max_file_mb:g}"
+    return None
 
 
 def objects_row(obj: ObjectRef, result: dict[str, Any], attempts: int) -> dict[str, Any]:

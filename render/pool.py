@@ -13,6 +13,7 @@ from typing import Any
 
 from tk.render.config import RenderConfig
 from tk.render.inputs import ObjectRef
+from tk.render.jobs import failed_result
 from tk.render.worker import TEST_HOOK_ENV
 
 MAX_ACTOR_LOSSES = 3
@@ -21,11 +22,11 @@ MAX_ACTOR_LOSSES = 3
 class RenderActorImpl:
     """The body of one Ray actor: a WorkerProcess and the retry loop."""
 
-    def __init__(self, timeout: float, retries: int) -> None:
+    def __init__(self, timeout: float, retries: int, max_memory_gb: float) -> None:
         from tk.render.process import WorkerProcess
 
         self.timeout, self.retries = timeout, retries
-        self.worker = WorkerProcess()
+        self.worker = WorkerProcess(max_memory_gb=max_memory_gb)
         try:
             # import bpy now, while the driver is still submitting: the first object does not wait for it
             self.worker.start()
@@ -68,7 +69,7 @@ class RayPool:
         self.actors = [self._new_actor() for _ in range(cfg.workers)]
 
     def _new_actor(self) -> Any:
-        return self._actor_cls.remote(self.cfg.timeout, self.cfg.retries)
+        return self._actor_cls.remote(self.cfg.timeout, self.cfg.retries, self.cfg.max_memory_gb)
 
     def run(self, items: Iterable[tuple[ObjectRef, dict[str, Any]]]
             ) -> Iterator[tuple[ObjectRef, dict[str, Any], dict[str, Any], int]]:
@@ -100,8 +101,7 @@ class RayPool:
                 if losses[obj.uid] < MAX_ACTOR_LOSSES:
                     submit(slot, obj, job)
                     continue
-                result = {"uid": obj.uid, "ok": False, "error": f"render actor died {losses[obj.uid]}x: {e}"[:1000],
-                          "center": None, "scale": None, "missing_textures": [], "views": [], "seconds": {}}
+                result = failed_result(obj.uid, f"render actor died {losses[obj.uid]}x: {e}")
                 attempts = losses[obj.uid]
             yield obj, job, result, attempts
             nxt = next(queue, None)

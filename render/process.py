@@ -12,6 +12,7 @@ import tempfile
 import time
 from typing import Any
 
+from tk.render.jobs import failed_result
 from tk.render.worker import read_message, write_message
 
 STARTUP_TIMEOUT = 120.0
@@ -24,8 +25,9 @@ class WorkerDied(Exception):
 class WorkerProcess:
     """One persistent `python -m tk.render.worker` subprocess."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, max_memory_gb: float = 0.0) -> None:
         self.env = {**os.environ, **(env or {})}
+        self.max_rss_kb = int(max_memory_gb * 2**20)  # 0: no limit
         self.proc: subprocess.Popen[bytes] | None = None
         fd, self.log_path = tempfile.mkstemp(prefix="tk-render-worker-", suffix=".log")
         os.close(fd)
@@ -64,9 +66,19 @@ class WorkerProcess:
 
     def _receive(self, timeout: float, doing: str) -> dict[str, Any]:
         assert self.proc is not None and self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not ready:
-            raise self._died(f"timed out after {timeout:g} s while {doing}")
+        deadline = time.monotonic() + timeout
+        while True:
+            # wake up every second to watch the worker's memory; one huge file must not take the machine down
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise self._died(f"timed out after {timeout:g} s while {doing}")
+            ready, _, _ = select.select([self.proc.stdout], [], [], min(left, 1.0))
+            if ready:
+                break
+            rss = _rss_kb(self.proc.pid)
+            if self.max_rss_kb and rss > self.max_rss_kb:
+                raise self._died(f"used {rss / 2**20:.1f} GB, over the {self.max_rss_kb / 2**20:g} GB memory limit, "
+                                 f"while {doing}")
         try:
             msg = read_message(self.proc.stdout)
         except Exception as e:  # a half-written message: the process died mid-write
@@ -130,6 +142,18 @@ class WorkerProcess:
             pass
 
 
+def _rss_kb(pid: int) -> int:
+    """Resident memory of a process in KiB (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
 def run_with_retries(worker: WorkerProcess, job: dict[str, Any], timeout: float, retries: int
                      ) -> tuple[dict[str, Any], int]:
     """Render `job`, restarting a crashed/hung worker and retrying up to `retries` times: (result, attempts)."""
@@ -140,6 +164,4 @@ def run_with_retries(worker: WorkerProcess, job: dict[str, Any], timeout: float,
             return worker.run(job, timeout), attempts
         except WorkerDied as e:
             if attempts > retries:
-                return {"uid": job["uid"], "ok": False, "error": f"worker failed {attempts}x: {e}"[:1000],
-                        "center": None, "scale": None, "missing_textures": [], "views": [],
-                        "seconds": {"total": time.perf_counter() - t0}}, attempts
+                return failed_result(job["uid"], f"worker failed {attempts}x: {e}", time.perf_counter() - t0), attempts

@@ -18,7 +18,7 @@ import traceback
 from typing import Any, BinaryIO
 
 # Set by tests only: "abort=NAME" makes the worker call os.abort() on files whose name contains NAME,
-# "hang=NAME" makes it sleep forever; several hooks are separated by ';'.
+# "hang=NAME" makes it sleep forever, "hog=NAME" allocates memory until killed; hooks are separated by ';'.
 TEST_HOOK_ENV = "TK_RENDER_TEST_HOOK"
 
 
@@ -82,6 +82,11 @@ def _test_hook(path: str) -> None:
                 os.abort()
             if action == "hang":
                 time.sleep(10**6)
+            if action == "hog":
+                hoard = []
+                while True:
+                    hoard.append(bytearray(b"\x01") * 2**26)  # 64 MiB a step, written, so it is resident
+                    time.sleep(0.02)
 
 
 def read_message(stream: BinaryIO) -> Any:

@@ -49,7 +49,9 @@ def _make_inputs(root: Path) -> Path:
     (src / "duck.dae").write_text("<COLLADA/>")
     shutil.copy(SAMPLE / "invalid" / "empty.ply", src / "empty.ply")
     shutil.copy(objs / "suzi.glb", src / "abort_me.glb")  # the test hook aborts the worker on this one
-    shutil.copy(objs / "crate" / "crate.obj", src / "hang_me.obj")  # ... and hangs on this one
+    shutil.copy(objs / "crate" / "crate.obj", src / "hang_me.obj")  # ... hangs on this one
+    shutil.copy(objs / "meta-quest-touch-plus.glb", src / "hog_me.glb")  # ... and eats memory on this one
+    (src / "big.stl").write_bytes(b"solid big\n" + b" " * 3 * 2**20 + b"endsolid big\n")  # over --max-file-mb 2
     subprocess.run([sys.executable, "-c", BLEND_SCRIPT, str(root / "marker.txt"), str(src / "scripted.blend")],
                    check=True, capture_output=True, timeout=120)
     return src
@@ -60,10 +62,11 @@ def bad_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad")
     src = _make_inputs(root)
     mp = pytest.MonkeyPatch()
-    mp.setenv("TK_RENDER_TEST_HOOK", "abort=abort_me;hang=hang_me")
+    mp.setenv("TK_RENDER_TEST_HOOK", "abort=abort_me;hang=hang_me;hog=hog_me")
     try:
         cfg = RenderConfig(out=str(root / "out"), input_dir=str(src), views=2, resolution=32, samples=2,
-                           denoise=False, lighting="studio", workers=2, timeout=8, retries=1)
+                           denoise=False, lighting="studio", workers=2, timeout=8, retries=1,
+                           max_memory_gb=1.5, max_file_mb=2)
         summary = render(cfg)
     finally:
         mp.undo()
@@ -73,7 +76,7 @@ def bad_run(tmp_path_factory):
 
 def test_job_finishes_with_every_object_accounted_for(bad_run):
     root, summary, rows = bad_run
-    assert summary["objects"] == len(rows) == 12
+    assert summary["objects"] == len(rows) == 14
     ok = {name for name, r in rows.items() if r["status"] == "ok"}
     assert ok == {"bünny 兔.glb", "mug.stl", "box.obj", "scripted.blend"}
     for name, r in rows.items():
@@ -89,6 +92,8 @@ def test_job_finishes_with_every_object_accounted_for(bad_run):
     ("empty.ply", ""),
     ("abort_me.glb", "SIGABRT"),
     ("hang_me.obj", "timed out after 8 s"),
+    ("hog_me.glb", "over the 1.5 GB memory limit"),
+    ("big.stl", "over --max-file-mb 2"),
 ])
 def test_bad_file_is_a_failed_row_with_its_error(bad_run, name, words):
     _, _, rows = bad_run
@@ -99,7 +104,8 @@ def test_bad_file_is_a_failed_row_with_its_error(bad_run, name, words):
 
 def test_crash_and_hang_are_retried_then_given_up(bad_run):
     _, _, rows = bad_run
-    assert rows["abort_me.glb"]["attempts"] == 2 and rows["hang_me.obj"]["attempts"] == 2
+    assert rows["abort_me.glb"]["attempts"] == rows["hang_me.obj"]["attempts"] == rows["hog_me.glb"]["attempts"] == 2
+    assert rows["big.stl"]["attempts"] == 0  # refused before any import
     assert rows["corrupt.glb"]["attempts"] == 1  # an import error is deterministic: no retry
 
 

@@ -43,4 +43,4 @@ def test_render_options_are_frozen():
     assert RenderConfig.field_names() == [
         "out", "manifest", "input_dir", "views", "resolution", "engine", "samples", "denoise", "device", "lighting",
         "lighting_per", "hdri_dir", "seed", "split_seed", "fovy_deg", "distance", "elevation_deg", "orbit", "depth",
-        "normals", "workers", "threads", "timeout", "retries", "address", "objects_per_shard", "limit"]
+        "normals", "workers", "threads", "timeout", "retries", "max_memory_gb", "max_file_mb", "address", "objects_per_shard", "limit"]
