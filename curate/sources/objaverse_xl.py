@@ -3,7 +3,9 @@
 The annotation files are read by DuckDB where they lie (tens of millions of rows never pass through
 Python): this module returns the SQL of a relation with the manifest's columns. uid = sha256 of the
 fileIdentifier (DESIGN.md), source = `xl-<folder>`, license normalised through a small mapping table
-built from the distinct raw values.
+built from the distinct raw values. sha256 values are kept as the files give them (lower-case hex in the
+published tables; lower-casing 10M of them would cost more than the dedup itself); anything that is
+not 64 characters long becomes NULL.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def relation_sql(con: object, xl_dir: Path, sources: tuple[str, ...]) -> str:
                 'xl-{source}' AS source,
                 coalesce(fileIdentifier, '') AS file_identifier,
                 lower(trim(CAST(fileType AS VARCHAR), '. ')) AS file_type,
-                CASE WHEN length(sha256) = 64 THEN lower(sha256) END AS sha256,
+                CASE WHEN length(sha256) = 64 THEN sha256 END AS sha256,
                 CAST(license AS VARCHAR) AS license_raw,
                 {meta} AS metadata
             FROM read_parquet('{_q(path)}', file_row_number = true)"""
