@@ -56,8 +56,6 @@ def render_cmd(
 
     Example: tk render runs/curated --out runs/renders --views 12 --workers 2
     """
-    from rich import print as rprint
-
     from tk.render.config import RenderConfig
     from tk.render.pipeline import render
 
@@ -70,10 +68,10 @@ def render_cmd(
         max_memory_gb=max_memory_gb, max_file_mb=max_file_mb, address=address, objects_per_shard=objects_per_shard, limit=limit,
     )
     s = render(cfg)
-    rprint(f"[bold]{s['ok_total']}[/bold] objects rendered ({s['ok']} now, {s['skipped']} already done), "
-           f"[bold]{s['failed_total']}[/bold] failed, {s['views_per_object']} views each, {s['seconds']:.0f} s → {out}")
+    typer.echo(f"{s['ok_total']} objects rendered ({s['ok']} now, {s['skipped']} already done), "
+               f"{s['failed_total']} failed, {s['views_per_object']} views each, {s['seconds']:.0f} s → {out}")
     if s["failed_total"]:
-        rprint(f"failed objects and their errors: {out}/objects.parquet (status = 'failed')")
+        typer.echo(f"failed objects and their errors: {out}/objects.parquet (status = 'failed')")
 
 
 def preview_cmd(

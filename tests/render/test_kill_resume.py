@@ -61,3 +61,22 @@ def test_kill_9_then_resume_gives_one_set_of_views_per_object(tmp_path):
     assert len(objects) == len(FILES) and all(o["status"] == "ok" for o in objects)
     assert f"{len(done_before)} already done" in " ".join(rerun.stdout.split())
     assert not [p for p in out.rglob("*") if ".tmp" in p.name or p.name.startswith(".")]
+
+
+def test_render_joins_an_existing_ray_cluster(tmp_path):
+    """--address: the job runs its workers on a cluster started elsewhere and leaves it running."""
+    import ray
+
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(SAMPLE / "bunny.glb", src / "bunny.glb")
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+    try:
+        address = ray.get_runtime_context().gcs_address
+        cmd = _cmd(src, tmp_path / "out") + ["--address", address]
+        r = subprocess.run(cmd, env={**os.environ, "TK_NO_PROGRESS": "1"}, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert ray.is_initialized() and ray.cluster_resources().get("CPU") == 2  # still up for its owner
+    finally:
+        ray.shutdown()
+    assert sorted(_views(tmp_path / "out")) == [(_views(tmp_path / "out")[0][0], v) for v in range(3)]
