@@ -17,8 +17,8 @@ import time
 import traceback
 from typing import Any, BinaryIO
 
-# Set by tests only: "abort=NAME" makes the worker call os.abort() on files whose name contains NAME,
-# "hang=NAME" makes it sleep forever, "hog=NAME" allocates memory until killed; hooks are separated by ';'.
+# Set by tests only, for files whose name contains NAME: "abort=NAME" calls os.abort(), "segv=NAME" segfaults,
+# "hang=NAME" sleeps forever, "hog=NAME" allocates memory until killed; hooks are separated by ';'.
 TEST_HOOK_ENV = "TK_RENDER_TEST_HOOK"
 
 
@@ -80,6 +80,10 @@ def _test_hook(path: str) -> None:
         if name and name in os.path.basename(path):
             if action == "abort":
                 os.abort()
+            if action == "segv":
+                import ctypes
+
+                ctypes.string_at(0)  # a segmentation fault, as a crashing importer gives
             if action == "hang":
                 time.sleep(10**6)
             if action == "hog":

@@ -50,7 +50,8 @@ def _make_inputs(root: Path) -> Path:
     shutil.copy(SAMPLE / "invalid" / "empty.ply", src / "empty.ply")
     shutil.copy(objs / "suzi.glb", src / "abort_me.glb")  # the test hook aborts the worker on this one
     shutil.copy(objs / "crate" / "crate.obj", src / "hang_me.obj")  # ... hangs on this one
-    shutil.copy(objs / "meta-quest-touch-plus.glb", src / "hog_me.glb")  # ... and eats memory on this one
+    shutil.copy(objs / "meta-quest-touch-plus.glb", src / "hog_me.glb")
+    shutil.copy(objs / "Spider_binary.stl", src / "segv_me.stl")  # ... and segfaults on this one  # ... and eats memory on this one
     (src / "big.stl").write_bytes(b"solid big\n" + b" " * 3 * 2**20 + b"endsolid big\n")  # over --max-file-mb 2
     subprocess.run([sys.executable, "-c", BLEND_SCRIPT, str(root / "marker.txt"), str(src / "scripted.blend")],
                    check=True, capture_output=True, timeout=120)
@@ -62,7 +63,7 @@ def bad_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad")
     src = _make_inputs(root)
     mp = pytest.MonkeyPatch()
-    mp.setenv("TK_RENDER_TEST_HOOK", "abort=abort_me;hang=hang_me;hog=hog_me")
+    mp.setenv("TK_RENDER_TEST_HOOK", "abort=abort_me;hang=hang_me;hog=hog_me;segv=segv_me")
     try:
         cfg = RenderConfig(out=str(root / "out"), input_dir=str(src), views=2, resolution=32, samples=2,
                            denoise=False, lighting="studio", workers=2, timeout=8, retries=1,
@@ -76,7 +77,7 @@ def bad_run(tmp_path_factory):
 
 def test_job_finishes_with_every_object_accounted_for(bad_run):
     root, summary, rows = bad_run
-    assert summary["objects"] == len(rows) == 14
+    assert summary["objects"] == len(rows) == 15
     ok = {name for name, r in rows.items() if r["status"] == "ok"}
     assert ok == {"bünny 兔.glb", "mug.stl", "box.obj", "scripted.blend"}
     for name, r in rows.items():
@@ -91,6 +92,7 @@ def test_job_finishes_with_every_object_accounted_for(bad_run):
     ("duck.dae", "COLLADA"),
     ("empty.ply", ""),
     ("abort_me.glb", "SIGABRT"),
+    ("segv_me.stl", "SIGSEGV"),
     ("hang_me.obj", "timed out after 8 s"),
     ("hog_me.glb", "over the 1.5 GB memory limit"),
     ("big.stl", "over --max-file-mb 2"),
