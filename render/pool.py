@@ -19,7 +19,7 @@ from tk.render.worker import TEST_HOOK_ENV
 MAX_ACTOR_LOSSES = 3
 
 
-class RenderActorImpl:
+class RenderActor:
     """The body of one Ray actor: a WorkerProcess and the retry loop."""
 
     def __init__(self, timeout: float, retries: int, max_memory_gb: float) -> None:
@@ -64,7 +64,7 @@ class RayPool:
             self._owns_ray = True
         else:
             self._owns_ray = False
-        self._actor_cls = ray.remote(RenderActorImpl).options(num_cpus=cfg.worker_threads() if not cfg.address else 1,
+        self._actor_cls = ray.remote(RenderActor).options(num_cpus=cfg.worker_threads() if not cfg.address else 1,
                                                             max_restarts=0)
         self.actors = [self._new_actor() for _ in range(cfg.workers)]
 
