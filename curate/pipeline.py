@@ -158,9 +158,9 @@ def curate(cfg: CurateConfig) -> dict[str, Any]:
     con.execute("SET preserve_insertion_order = false")
     stats: dict[str, Any] = {}
     _load_candidates(con, cfg, stats)
-    _license_map(con)
+    license_sql = _license_sql(con)
     score_key = _scores(con, cfg)
-    con.execute(f"CREATE TEMP VIEW base AS {_base_sql(score_key)}")
+    con.execute(f"CREATE TEMP VIEW base AS {_base_sql(license_sql, score_key)}")
     all_rules = build_rules(cfg)
     if cfg.where:
         rules.check_where(con, cfg.where, "base")
@@ -191,7 +191,9 @@ def curate(cfg: CurateConfig) -> dict[str, Any]:
     query = (
         f"SELECT {writer.contract_select(keep_cols + ['status', 'reason', 'split'])} FROM ("
         f"SELECT *, CASE WHEN reason IS NULL THEN 'keep' ELSE 'reject' END AS status, "
-        f"{splits.split_sql('uid', cfg.split_seed, cfg.fractions)} AS split FROM ({chain}))"
+        f"{splits.split_from_hash_sql('_split_hash', cfg.fractions)} AS split FROM ("
+        # The hash gets its own column so DuckDB computes it once, not once per CASE branch.
+        f"SELECT *, {splits.split_hash_sql('uid', cfg.split_seed)} AS _split_hash FROM ({chain})))"
     )
     meta = {
         "source": cfg.source, "rules": [_describe(r) for r in applied], "skipped_rules": [_describe(r) for r in skipped],
@@ -258,12 +260,30 @@ def _load_candidates(con: Any, cfg: CurateConfig, stats: dict[str, Any]) -> None
     con.unregister("candidates_arrow")
 
 
-def _license_map(con: Any) -> None:
-    """Table license_map(raw, id) over the distinct raw spellings (a few hundred even on 10M rows)."""
+def _license_sql(con: Any) -> str:
+    """SQL of the license id of `c.license_raw`, from the distinct raw spellings (a few hundred even on 10M rows).
+
+    A CASE over the spellings grouped by id; past 1000 spellings, a join with a mapping table instead
+    (a join carries every column through it, which costs more on wide XL rows than the CASE).
+    """
     raws = [r[0] for r in con.execute("SELECT DISTINCT license_raw FROM candidates WHERE license_raw IS NOT NULL").fetchall()]
-    con.execute("CREATE TEMP TABLE license_map(raw VARCHAR, id VARCHAR)")
-    if raws:
-        con.executemany("INSERT INTO license_map VALUES (?, ?)", [(r, licenses.normalize(r)) for r in raws])
+    mapping = {raw: licenses.normalize(raw) for raw in raws}
+    if len(mapping) > _CASE_MAX_SPELLINGS:
+        con.execute("CREATE TEMP TABLE license_map(raw VARCHAR, id VARCHAR)")
+        con.executemany("INSERT INTO license_map VALUES (?, ?)", list(mapping.items()))
+        return f"coalesce((SELECT id FROM license_map m WHERE m.raw = c.license_raw), '{licenses.UNKNOWN}')"
+    by_id: dict[str, list[str]] = {}
+    for raw, lid in mapping.items():
+        if lid != licenses.UNKNOWN:
+            by_id.setdefault(lid, []).append(raw)
+    whens = " ".join(
+        f"WHEN c.license_raw IN ({', '.join(_lit(r) for r in rs)}) THEN {_lit(lid)}" for lid, rs in sorted(by_id.items())
+    )
+    return f"CASE {whens} ELSE '{licenses.UNKNOWN}' END" if whens else f"'{licenses.UNKNOWN}'"
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _scores(con: Any, cfg: CurateConfig) -> str | None:
@@ -287,16 +307,12 @@ def _scores(con: Any, cfg: CurateConfig) -> str | None:
     return key
 
 
-def _base_sql(score_key: str | None) -> str:
+def _base_sql(license_sql: str, score_key: str | None) -> str:
     score_join, score_col = "", "CAST(NULL AS DOUBLE) AS score"
     if score_key is not None:
-        key = score_key
-        score_join = f" LEFT JOIN scores s ON s.score_key = c.{key}"
+        score_join = f" LEFT JOIN scores s ON s.score_key = c.{score_key}"
         score_col = "s.score AS score"
-    return (
-        f"SELECT c.*, coalesce(m.id, '{licenses.UNKNOWN}') AS license, {score_col} "
-        f"FROM candidates c LEFT JOIN license_map m ON c.license_raw = m.raw{score_join}"
-    )
+    return f"SELECT c.*, {license_sql} AS license, {score_col} FROM candidates c{score_join}"
 
 
 def _objects_view(con: Any, probes: Any) -> None:
@@ -362,6 +378,7 @@ def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRul
     return counts
 
 
+_CASE_MAX_SPELLINGS = 1000
 _XL_FILLED = {"file_type", "sha256", "license_raw", "metadata"}
 
 # Rules that read only what is known before fetching a file: rows failing them are never downloaded.

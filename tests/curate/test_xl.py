@@ -76,6 +76,17 @@ def test_large_manifest_duckdb_is_a_view_over_the_parquet(tmp_path):
         assert con.execute("SELECT count(*), count(*) FILTER (status = 'keep') FROM objects").fetchone() == (17, 6)
 
 
+def test_license_join_path_agrees_with_case_path(tmp_path, monkeypatch):
+    from tk.curate import pipeline
+
+    xl = write_xl(tmp_path / "xl")
+    curate(CurateConfig(source="objaverse-xl", xl_dir=xl, out=tmp_path / "case", no_download=True, license="commercial"))
+    monkeypatch.setattr(pipeline, "_CASE_MAX_SPELLINGS", 0)  # as if the source had thousands of spellings
+    curate(CurateConfig(source="objaverse-xl", xl_dir=xl, out=tmp_path / "join", no_download=True, license="commercial"))
+    case, join = rows_by_identifier(tmp_path / "case"), rows_by_identifier(tmp_path / "join")
+    assert {k: (r["license"], r["reason"]) for k, r in case.items()} == {k: (r["license"], r["reason"]) for k, r in join.items()}
+
+
 def test_sources_filter_limit_where_and_dry_run(tmp_path):
     xl = write_xl(tmp_path / "xl")
     s = curate(CurateConfig(source="objaverse-xl", xl_dir=xl, xl_sources="sketchfab,smithsonian", dry_run=True, no_download=True))
