@@ -178,10 +178,17 @@ def curate(cfg: CurateConfig) -> dict[str, Any]:
             stats.setdefault("probe", {})["stored"] = probes.num_rows
     _objects_view(con, probes)
 
-    # Columns the source always fills need no count (on a 10M-row XL table each count is a scan).
+    # Which columns are NULL on every row: known without a scan for columns the source never fills
+    # (XL annotations carry no counts) and for probe/score columns when there are no probes/scores;
+    # on a 10M-row table each counted column costs a pass.
+    known_null = {"score"} if score_key is None else set()
+    if probes is None or probes.num_rows == 0:
+        known_null |= {"probed_with", "probe_error"}
+        if cfg.source == "objaverse-xl":
+            known_null |= set(CANDIDATE_COLUMNS) - _XL_FILLED
     filled = {"uid", "source", "file_identifier"} | (_XL_FILLED if cfg.source == "objaverse-xl" else set())
-    nullable = [c for c in CANDIDATE_COLUMNS if c not in filled] + ["probed_with", "probe_error", "score"]
-    null_cols = rules.null_columns(con, "objects", nullable)
+    unknown = [c for c in [*CANDIDATE_COLUMNS, "probed_with", "probe_error", "score"] if c not in filled | known_null]
+    null_cols = known_null | rules.null_columns(con, "objects", unknown)
     applied, skipped = rules.active(all_rules, null_cols)
     # file_identifier is unique among kept rows (repeats would share a uid, which the writer refuses)
     # and, unlike uid, costs no hashing in the narrow ranking pass.
@@ -379,7 +386,7 @@ def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRul
 
 
 _CASE_MAX_SPELLINGS = 1000
-_XL_FILLED = {"file_type", "sha256", "license_raw", "metadata"}
+_XL_FILLED = {"uid", "source", "file_identifier", "file_type", "sha256", "license_raw", "metadata"}
 
 # Rules that read only what is known before fetching a file: rows failing them are never downloaded.
 _META_RULES = ("no_identifier", "license", "file_type", "too_large", "age_restricted")
