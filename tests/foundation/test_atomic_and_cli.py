@@ -38,15 +38,32 @@ def test_version_flag(capsys):
 
 def test_every_command_has_help_with_an_example():
     import typer.main
+    from typer.testing import CliRunner
 
+    runner = CliRunner()
     group = typer.main.get_command(app)
+
+    def check(cmd, path: list[str]) -> None:
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "Usage" in result.output
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                check(sub, [*path, name])
+        else:
+            assert "tk " + " ".join(path) in (cmd.help or ""), f"tk {' '.join(path)}: help has no example"
+
     for name, cmd in group.commands.items():
-        result = subprocess.run([sys.executable, "-m", "tk", name, "--help"], capture_output=True, text=True)
-        assert result.returncode == 0, (name, result.stderr)
-        assert "Usage" in result.stdout
-        if hasattr(cmd, "commands"):
-            continue
-        assert "tk " + name in (cmd.help or "") or "Example" in (cmd.help or ""), f"{name} help has no example"
+        check(cmd, [name])
+
+
+def test_help_is_fast_to_import():
+    # `tk --help` must not import the heavy stages (DESIGN.md: heavy imports inside the stage).
+    code = "import sys, tk.cli; print(sorted(m for m in ('torch', 'bpy', 'ray', 'duckdb') if m in sys.modules))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
 
 
 def test_tk_error_is_one_line(capsys, monkeypatch):
