@@ -113,3 +113,13 @@ def test_damaged_record_is_one_line(synthetic_release, capsys):
     assert "RELEASE.json: lacks stats" in _cli_error(synthetic_release, capsys)
     path.write_text("{not json")
     assert "RELEASE.json: not valid JSON" in _cli_error(synthetic_release, capsys)
+
+
+def test_widened_license_list_fails(synthetic_release):
+    path = synthetic_release / layout.RELEASE_JSON
+    record = json.loads(path.read_text())
+    record["license_policy"]["allowed"].append("cc-by-nc-4.0")
+    path.write_text(json.dumps(record))
+    reseal(synthetic_release)
+    with pytest.raises(VerifyError, match="license_policy.allowed is not what policy 'commercial' allows"):
+        verify_release(synthetic_release)

@@ -147,8 +147,17 @@ def check_licenses(root: Path, record: dict[str, Any]) -> list[str]:
     """Every kept object's license is allowed by the release's policy and credited where it must be."""
     from tk.release.stats import kept_rows
 
+    from tk.curate.licenses import allowed as policy_allows
+
     problems: list[str] = []
-    allowed = (record.get("license_policy") or {}).get("allowed")  # None: the policy allows every license
+    policy = record.get("license_policy") or {}
+    allowed = policy.get("allowed")  # None: the policy allows every license
+    try:
+        expected = policy_allows(str(policy.get("policy")))
+    except TkError:
+        expected = frozenset()
+    if (None if expected is None else sorted(expected)) != allowed:
+        return [f"{layout.RELEASE_JSON}: license_policy.allowed is not what policy '{policy.get('policy')}' allows"]
     if not (root / layout.ATTRIBUTION).is_file():
         return [f"{layout.ATTRIBUTION}: missing"]
     credited = attribution.credited_uids((root / layout.ATTRIBUTION).read_text(encoding="utf-8"))
