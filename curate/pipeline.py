@@ -243,7 +243,8 @@ def _load_candidates(con: Any, cfg: CurateConfig, stats: dict[str, Any]) -> None
         sql = objaverse_xl.relation_sql(con, cfg.xl_dir, objaverse_xl.parse_sources(cfg.xl_sources))  # type: ignore[arg-type]
         have = {"uid", "source", "file_identifier", "file_type", "sha256", "license_raw", "metadata"}
         cols = ", ".join(c if c in have else f"CAST(NULL AS {t}) AS {c}" for c, t in CANDIDATE_COLUMNS.items())
-        limit = f" LIMIT {int(cfg.limit)}" if cfg.limit is not None else ""
+        # A parallel scan returns rows in any order: --limit takes the first rows by file position.
+        limit = f" ORDER BY source, source_row LIMIT {int(cfg.limit)}" if cfg.limit is not None else ""
         con.execute(f"CREATE TEMP VIEW candidates AS SELECT {cols} FROM ({sql}){limit}")
         return
     import pyarrow as pa

@@ -73,7 +73,8 @@ def relation_sql(con: object, xl_dir: Path, sources: tuple[str, ...]) -> str:
                 lower(trim(CAST(fileType AS VARCHAR), '. ')) AS file_type,
                 CASE WHEN length(sha256) = 64 THEN sha256 END AS sha256,
                 CAST(license AS VARCHAR) AS license_raw,
-                {meta} AS metadata
+                {meta} AS metadata,
+                file_row_number AS source_row
             FROM read_parquet('{_q(path)}', file_row_number = true)"""
         )
     return " UNION ALL ".join(parts)

@@ -99,6 +99,8 @@ def test_sources_filter_limit_where_and_dry_run(tmp_path):
     assert s["kept"] == 1
     s = curate(CurateConfig(source="objaverse-xl", xl_dir=xl, xl_sources="github", limit=4, dry_run=True, no_download=True))
     assert s["rows"] == 4
+    curate(CurateConfig(source="objaverse-xl", xl_dir=xl, xl_sources="github", limit=4, out=tmp_path / "lim", no_download=True))
+    assert set(rows_by_identifier(tmp_path / "lim")) == {r[0] for r in XL_ROWS["github"][:4]}  # the first rows, every run
 
 
 def test_bad_annotations_and_bad_where_leave_no_partial_manifest(tmp_path):
