@@ -155,7 +155,10 @@ def curate(cfg: CurateConfig) -> dict[str, Any]:
     t0 = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
-    con.execute("SET preserve_insertion_order = false")
+    if cfg.source == "objaverse-xl":
+        # Row order is free on XL-sized tables (a parallel scan and write); smaller sources keep
+        # their candidate order (sorted paths or uids), so their manifests are byte-stable.
+        con.execute("SET preserve_insertion_order = false")
     stats: dict[str, Any] = {}
     _load_candidates(con, cfg, stats)
     license_sql = _license_sql(con)
