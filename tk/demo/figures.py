@@ -66,7 +66,7 @@ def loss_plot(points: list[tuple[int, float]], out_png: Path, title: str = "trai
         x, _ = xy(step, lo)
         draw.text((x - 10, h - bottom + 6), str(step), fill=(0, 0, 0))
     draw.line([xy(s, v) for s, v in points], fill=(160, 200, 230), width=1)
-    draw.line([xy(s, v) for s, v in zip(steps, smoothed(values))], fill=(31, 119, 180), width=2)
+    draw.line([xy(s, v) for s, v in zip(steps, smoothed(values), strict=True)], fill=(31, 119, 180), width=2)
     draw.text((left, 8), f"{title} (light: logged, dark: smoothed): {values[0]:.4g} -> {values[-1]:.4g}", fill=(0, 0, 0))
     draw.text((w // 2 - 12, h - 16), "step", fill=(0, 0, 0))
     with atomic.atomic_path(out_png) as tmp:

@@ -29,8 +29,8 @@ def build_cmd(
 
     Example: tk release build manifests/sample-release.yaml --out releases/sample
     """
-    from tk.release.build import build_release
     from tk.progress import console
+    from tk.release.build import build_release
 
     result = build_release(spec, out, source_root, workers)
     s = result.record["stats"]

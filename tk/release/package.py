@@ -17,9 +17,9 @@ from tk.release.versions import resolved_versions
 
 def license_policy(spec: ReleaseSpec) -> dict[str, Any]:
     """The curate license policy the spec builds with, and the license ids it allows (None: all)."""
-    from tk.curate.licenses import allowed
-
     import tempfile
+
+    from tk.curate.licenses import allowed
 
     with tempfile.TemporaryDirectory(prefix="tk-release-policy-") as tmp:
         policy = str(getattr(stages.curate_config(spec, spec.sources[0], Path(tmp)), "license", "all"))

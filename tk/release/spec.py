@@ -168,8 +168,9 @@ def _no_unknown(raw: dict[str, Any], known: tuple[str, ...], where: str, prefix:
 def _check_tk_version(spec: ReleaseSpec, where: str) -> None:
     if spec.tk_version is None:
         return
-    import tk
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    import tk
 
     text = spec.tk_version if spec.tk_version[0] in "<>=!~" else f"=={spec.tk_version}"
     try:

@@ -17,7 +17,6 @@ from tk.errors import ContractError, TkError
 from tk.release import attribution, layout, licenses, sums
 from tk.release.stats import compute_stats
 
-
 RECORD_KEYS = ("name", "version", "spec", "source_base", "versions", "license_policy", "stats")
 
 
@@ -145,9 +144,8 @@ def check_record(root: Path, record: dict[str, Any]) -> list[str]:
 
 def check_licenses(root: Path, record: dict[str, Any]) -> list[str]:
     """Every kept object's license is allowed by the release's policy and credited where it must be."""
-    from tk.release.stats import kept_rows
-
     from tk.curate.licenses import allowed as policy_allows
+    from tk.release.stats import kept_rows
 
     problems: list[str] = []
     policy = record.get("license_policy") or {}
