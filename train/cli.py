@@ -31,14 +31,17 @@ def train_command(
 
         tk train --config tiny --data renders --out runs/tiny --max-steps 200
 
-    Several processes (CPU: gloo, GPU: nccl): torchrun --nproc_per_node 2 -m tk train --config tiny --data renders --out runs/ddp
+    Several processes (CPU: gloo, GPU: nccl): torchrun --standalone --nproc_per_node 2 -m tk train --config tiny --data renders --out runs/ddp
     """
     from tk.train.loop import train
 
     if config is None and not resume:
         raise TkError("give --config tiny|small|triposr|FILE (or --resume an existing run)")
+    import os
+
     last = train(config, data, out, max_steps=max_steps, resume=resume, init=init, init_dino=init_dino)
-    typer.echo(f"checkpoint: {last}")
+    if os.environ.get("RANK", "0") == "0":
+        typer.echo(f"checkpoint: {last}")
 
 
 def eval_command(

@@ -237,10 +237,15 @@ def _save(out: Path, step: int, model: torch.nn.Module, opt: Any, sched: Any, ba
     """Gather every rank's RNG state and data position; rank 0 writes the checkpoint folder."""
     positions = _gather(batches)
     rngs = _gather(_rng_state())
+    # A checksum of the weights per rank: DDP replicas must be identical, the checkpoint records it.
+    checksums = _gather(float(sum(p.detach().double().sum() for p in model.parameters())))
     path = None
     if dist.is_main:
+        if len(set(checksums)) > 1:
+            raise TkError(f"the {len(checksums)} processes hold different weights at step {step}; "
+                          "check that every rank runs the same config and tk version")
         state = {"step": step, "batches": positions, "rng": rngs, "optimizer": opt.state_dict(),
-                 "scheduler": sched.state_dict()}
+                 "scheduler": sched.state_dict(), "weight_checksums": checksums}
         path = checkpoint.save(out, step, model, state, cfg.train.keep_last, ema.model if ema is not None else None)
     distributed.barrier()
     return path if dist.is_main else checkpoint.step_dir(out, step)
