@@ -1,0 +1,1 @@
+"""Trainer benchmarks: `python -m bench.train` (see __main__.py)."""

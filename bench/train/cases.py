@@ -1,0 +1,133 @@
+"""One benchmark case per process (so peak memory is its own): `python -m bench.train.cases --case NAME`.
+
+Prints one JSON line. Peak memory is the growth of the process's peak RSS over its RSS before the
+first step (CPU), or torch.cuda.max_memory_allocated (GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import resource
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+RENDERS = REPO / "tests" / "data" / "renders"
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def tiny_steps(steps: int) -> dict:
+    """Full training steps of the tiny preset on the fixture (data, forward, LPIPS, backward, AdamW)."""
+    from tk.train.config import load_config
+    from tk.train.data import SampleSpec, make_loader
+    from tk.train.loop import PatchRenderer, build_model
+    from tk.train.losses import TrainingLoss
+    from tk.train.optim import make_optimizer
+    from tk.train.shards import ShardIndex
+
+    cfg = load_config("tiny")
+    model = build_model(cfg, None, None, 0)
+    net, loss_fn, opt = PatchRenderer(model), TrainingLoss(cfg.loss), make_optimizer(model, cfg.optim)
+    loader = iter(make_loader(ShardIndex(str(RENDERS)), SampleSpec(cfg.data, model.cfg.cond_image_size)))
+
+    def step() -> None:
+        b = next(loader)
+        pred = net(b["input"], b["rays_o"], b["rays_d"])
+        shape = b["rgb"].shape
+        loss, _ = loss_fn(pred["rgb"].reshape(shape).flatten(0, 1), pred["opacity"].reshape(*shape[:-1], 1).flatten(0, 1),
+                          b["rgb"].flatten(0, 1), b["mask"].flatten(0, 1))
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    step()  # warm-up
+    base = _rss_mib()
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    dt = time.perf_counter() - t
+    return {"case": "tiny", "steps": steps, "step_s": dt / steps, "samples_per_s": steps * cfg.data.batch_size / dt,
+            "peak_step_mib": _peak_mib() - base, "rss_mib": base}
+
+
+def loader_throughput(samples: int, workers: int) -> dict:
+    """Samples per second the tiny loader delivers (decode, patches, rays) with `workers` workers."""
+    from tk.train.config import load_config
+    from tk.train.data import SampleSpec, make_loader
+    from tk.train.shards import ShardIndex
+
+    cfg = load_config("tiny")
+    cfg.data.num_workers = workers
+    cfg.data.batch_size = 1
+    it = iter(make_loader(ShardIndex(str(RENDERS)), SampleSpec(cfg.data, 64)))
+    next(it)
+    t = time.perf_counter()
+    for _ in itertools.islice(it, samples):
+        pass
+    return {"case": f"loader-w{workers}", "samples_per_s": samples / (time.perf_counter() - t)}
+
+
+def triposr_step(views: int, patch: int, ckpt: bool) -> dict:
+    """One forward+backward of the official 419M architecture: 1 object, 512x512 input, `views` patches."""
+    from tk.train.config import load_config, with_overrides
+    from tk.train.loop import PatchRenderer, build_model
+
+    cfg = with_overrides(load_config("triposr"), data={"patch_size": patch},
+                         train={"checkpoint_tokenizer": ckpt, "checkpoint_backbone": ckpt, "checkpoint_renderer": ckpt})
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = build_model(cfg, None, None, 0).to(device)
+    net = PatchRenderer(model)
+    n = patch * patch
+    # Rays of the canonical camera's central patch: every ray crosses the radius-0.87 box, the worst case.
+    from tk.train import geometry, patches
+
+    f = 256 / torch.tan(torch.deg2rad(torch.tensor(20.0))).item()
+    u, v = patches.patch_pixels(256 - patch // 2, 256 - patch // 2, patch)
+    o, d = geometry.pixel_rays(geometry.canonical_c2w(), f, f, 256, 256, u, v)
+    rays_o = torch.from_numpy(o).expand(1, views, n, 3).contiguous().to(device)
+    rays_d = torch.from_numpy(d).expand(1, views, n, 3).contiguous().to(device)
+    image = torch.rand(1, 3, 512, 512, device=device)
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    base = _rss_mib()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    t = time.perf_counter()
+    with torch.autocast(device.type, dtype=dtype, enabled=device.type == "cuda"):
+        pred = net(image, rays_o, rays_d)
+    (pred["rgb"].float().mean() + pred["opacity"].float().mean()).backward()
+    dt = time.perf_counter() - t
+    peak = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else _peak_mib() - base
+    return {"case": f"triposr-{views}v-{patch}px-{'ckpt' if ckpt else 'nockpt'}", "device": device.type,
+            "step_s": dt, "samples_per_s": 1 / dt, "peak_mib": peak, "params_m": sum(p.numel() for p in model.parameters()) / 1e6}
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--case", required=True, choices=["tiny", "loader", "triposr"])
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--views", type=int, default=1)
+    ap.add_argument("--patch", type=int, default=128)
+    ap.add_argument("--ckpt", action="store_true")
+    a = ap.parse_args()
+    os.environ.setdefault("TORCH_HOME", str(REPO / ".cache" / "torch"))
+    if a.case == "tiny":
+        out = tiny_steps(a.steps)
+    elif a.case == "loader":
+        out = loader_throughput(a.steps, a.workers)
+    else:
+        out = triposr_step(a.views, a.patch, a.ckpt)
+    print(json.dumps(out), flush=True)
