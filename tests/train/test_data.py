@@ -64,3 +64,23 @@ def test_patch_centres_follow_the_mask() -> None:
     assert 0.05 < np.mean(hits) < 0.6  # uniform draws do see background-only patches
     u, v = patch_pixels(3, 5, 4)
     assert (u[:4].tolist(), v[:4].tolist()) == ([5, 6, 7, 8], [3, 3, 3, 3])
+
+
+def test_shards_on_an_fsspec_filesystem(renders: Path) -> None:
+    import fsspec
+
+    from tk.train.data import build_sample
+    from tk.train.shards import RowReader
+
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/tk-test/renders/shards/shard-00000.parquet", (renders / "shards" / "shard-00000.parquet").read_bytes())
+    try:
+        index = ShardIndex("memory://tk-test/renders")
+        local = ShardIndex(str(renders))
+        assert [o.uid for o in index.objects] == [o.uid for o in local.objects]
+        spec = SampleSpec(DataConfig(views=2, patch_size=16, num_workers=0), 64)
+        a = build_sample(index.objects[0], RowReader(index), spec, epoch=0)
+        b = build_sample(local.objects[0], RowReader(local), spec, epoch=0)
+        torch.testing.assert_close(a["rgb"], b["rgb"], atol=0, rtol=0)
+    finally:
+        fs.rm("/tk-test", recursive=True)
