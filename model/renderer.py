@@ -136,7 +136,9 @@ class TriplaneNeRFRenderer(nn.Module):
         rgbs, opas = [], []
         for i in range(0, o.shape[0], n):
             if self.gradient_checkpointing and torch.is_grad_enabled():
-                rgb, opa = checkpoint(self._render_chunk, decoder, triplane, o[i:i + n], d[i:i + n], use_reentrant=False)
+                # the renderer draws no random numbers, so skip saving/restoring RNG state per chunk
+                rgb, opa = checkpoint(self._render_chunk, decoder, triplane, o[i:i + n], d[i:i + n],
+                                      use_reentrant=False, preserve_rng_state=False)
             else:
                 rgb, opa = self._render_chunk(decoder, triplane, o[i:i + n], d[i:i + n])
             rgbs.append(rgb)
