@@ -215,7 +215,7 @@ def curate(cfg: CurateConfig) -> dict[str, Any]:
         assert cfg.out is not None
         written = writer.write_manifest(con, query, cfg.out, cfg.duckdb_table_max_rows)
         meta["duckdb_objects_is_view"] = bool(written.get("duckdb_view"))
-        summary = report.summarize(con, f"read_parquet('{_q(cfg.out / 'manifest.parquet')}')", meta)
+        summary = report.summarize(con, f"read_parquet('{_q(cfg.out / 'manifest.parquet')}')", meta, written["groups"])
     summary["seconds"] = round(time.perf_counter() - t0, 3)
     if not cfg.dry_run:
         report.write(summary, cfg.out)  # type: ignore[arg-type]

@@ -38,8 +38,8 @@ def contract_select(columns: list[str]) -> str:
     return ", ".join(out)
 
 
-def write_manifest(con: object, query: str, out: Path, duckdb_table_max_rows: int = 1_000_000) -> dict[str, int]:
-    """Materialise `query` as the manifest in `out`; return {'rows', 'kept'}. Validates the contract.
+def write_manifest(con: object, query: str, out: Path, duckdb_table_max_rows: int = 1_000_000) -> dict:
+    """Materialise `query` as the manifest in `out`; return {'rows', 'kept', 'groups', 'duckdb_view'}. Validates the contract.
 
     `manifest.duckdb` holds table `objects` (a copy of the rows) up to `duckdb_table_max_rows` rows;
     above that it holds a view `objects` over `manifest.parquet` by absolute path, because DuckDB's
@@ -95,37 +95,47 @@ def write_manifest(con: object, query: str, out: Path, duckdb_table_max_rows: in
         raise
 
 
-def _check(con: object, table: str) -> dict[str, int]:
-    """The row checks of tk.contracts.validate_table, run in DuckDB over the whole table at once."""
+def _check(con: object, table: str) -> dict:
+    """The row checks of tk.contracts.validate_table, run in DuckDB over the whole table at once.
+
+    Returns {'rows', 'kept', 'groups'}: `groups` are the rows of `report.group_sql` (the report is
+    folded from them, so the written manifest is scanned once for the checks and the report).
+    """
+    from tk.curate import report
+
     allowed = {
         "status": contracts.STATUS_MANIFEST,
         "split": contracts.SPLITS,
         "source": contracts.SOURCES,
     }
-    bad_enum = " OR ".join(
-        f"{col} IS NULL OR {col} NOT IN ({', '.join(repr(v) for v in vals)})" for col, vals in allowed.items()
-    )
-    rows, kept, no_reason, bad, null_req, uniq = con.execute(  # type: ignore[attr-defined]
-        f"""SELECT count(*), count(*) FILTER (status = 'keep'),
-                   count(*) FILTER (status = 'reject' AND reason IS NULL),
-                   count(*) FILTER ({bad_enum}),
-                   count(*) FILTER (uid IS NULL OR file_identifier IS NULL OR license IS NULL),
-                   count(DISTINCT hash(uid)) FROM {table}"""
-    ).fetchone()
+    cols = ("status", *report._DIMENSIONS)
+    groups = con.execute(  # type: ignore[attr-defined]
+        report.group_sql(table, "count(uid) AS n_uid, count(file_identifier) AS n_fid")
+    ).fetchall()
+    rows = kept = no_reason = bad = null_req = 0
+    for g in groups:
+        row = dict(zip(cols, g))
+        n, n_uid, n_fid = g[len(cols)], g[len(cols) + 1], g[len(cols) + 2]
+        rows += n
+        kept += n if row["status"] == "keep" else 0
+        no_reason += n if row["status"] == "reject" and row["reason"] is None else 0
+        bad += n if any(row[c] is None or row[c] not in vals for c, vals in allowed.items()) else 0
+        null_req += (n - n_uid) + (n - n_fid) + (n if row["license"] is None else 0)
     if no_reason:
         raise ContractError(f"manifest: {no_reason} rejected row(s) have no reason")
     if bad or null_req:
         raise ContractError(f"manifest: {bad + null_req} row(s) with a missing or out-of-contract status/split/source/uid")
+    # Distinct 64-bit hashes prove distinct uids cheaply; fewer hashes than rows is a duplicate or,
+    # very rarely, a hash collision: only then is the exact (string) count paid for.
+    uniq = con.execute(f"SELECT count(DISTINCT hash(uid)) FROM {table}").fetchone()[0]  # type: ignore[attr-defined]
     if uniq != rows:
-        # Distinct 64-bit hashes prove distinct uids cheaply; fewer hashes than rows is a duplicate or,
-        # very rarely, a hash collision: only then is the exact (string) count paid for.
         uniq = con.execute(f"SELECT count(DISTINCT uid) FROM {table}").fetchone()[0]  # type: ignore[attr-defined]
     if uniq != rows:
         raise ContractError(
             f"manifest: {rows - uniq} duplicate uid(s): the input lists the same object (fileIdentifier, uid or file) "
             "more than once; remove the repeated rows"
         )
-    return {"rows": int(rows), "kept": int(kept)}
+    return {"rows": int(rows), "kept": int(kept), "groups": [tuple(g[: len(cols) + 1]) for g in groups]}
 
 
 def _arrow_schema(con: object, query: str) -> pa.Schema:
