@@ -101,7 +101,7 @@ def latest(run: Path) -> Path | None:
 def verify(folder: Path) -> dict[str, Any]:
     """Check every file against checkpoint.json; raise one clear line when the checkpoint is damaged."""
     folder = Path(folder)
-    previous = [p.name for p in list_steps(folder.parent) if p.name < folder.name]
+    previous = [p.name for p in list_steps(folder.parent.parent) if p.name < folder.name]
     hint = f"delete {folder} to resume from {previous[-1]}" if previous else f"delete {folder} and start again"
     try:
         manifest = json.loads((folder / MANIFEST_FILE).read_text())

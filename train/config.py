@@ -99,10 +99,11 @@ class TrainSection:
     checkpoint_tokenizer: bool = False  # gradient checkpointing switches of the model
     checkpoint_backbone: bool = False
     checkpoint_renderer: bool = False
+    render_chunk_rays: int = 2048  # rays per checkpointed render chunk: bounds activation memory in backward
 
     def __post_init__(self) -> None:
         _check(self.max_steps >= 1, "train.max_steps must be >= 1")
-        for name in ("log_every", "image_every", "checkpoint_every", "keep_last", "nan_patience"):
+        for name in ("log_every", "image_every", "checkpoint_every", "keep_last", "nan_patience", "render_chunk_rays"):
             _check(getattr(self, name) >= 1, f"train.{name} must be >= 1")
         _check(self.precision in ("auto", "fp32", "bf16"), "train.precision must be auto, fp32 or bf16")
 

@@ -61,8 +61,8 @@ def build_model(config: TrainConfig, init: str | Path | None, init_dino: str | P
             p.requires_grad_(False)
     t = config.train
     model.set_gradient_checkpointing(t.checkpoint_tokenizer, t.checkpoint_backbone, t.checkpoint_renderer)
-    if t.checkpoint_renderer:  # one chunk per patch view: memory of one view's render, recomputed in backward
-        model.renderer.chunk_size = config.data.patch_size ** 2 * model.cfg.renderer.num_samples_per_ray
+    if t.checkpoint_renderer:  # backward recomputes one chunk at a time: memory of one chunk, not of every view
+        model.renderer.chunk_size = t.render_chunk_rays * model.cfg.renderer.num_samples_per_ray
     return model
 
 
@@ -140,66 +140,28 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
         net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[dist.local_rank] if dist.device.type == "cuda" else None)
     opt = make_optimizer(model, cfg.optim)
     sched = make_scheduler(opt, cfg.optim, cfg.train.max_steps)
-    step, batches = 0, 0
     if last is not None:
-        checkpoint.verify(last)
-        from tk.model.checkpoint import read_state_dict
-
-        model.load_state_dict(read_state_dict(last / "model.safetensors"))
-        state = checkpoint.load_state(last)
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        step = int(state["step"])
-        if len(state["batches"]) != dist.world_size:
-            raise TkError(f"{last} was written by {len(state['batches'])} process(es); resume with as many")
-        batches = int(state["batches"][dist.rank])
-        torch.set_rng_state(state["rng"][dist.rank]["cpu"])
-        if ema is not None and (ema_sd := checkpoint.load_ema(last)) is not None:
-            ema.model.load_state_dict(ema_sd)
+        step, batches = _restore(last, model, opt, sched, ema, dist)
         if dist.is_main:
             truncate_metrics(out / "metrics.jsonl", step)
     else:
+        step, batches = 0, 0
         torch.manual_seed(cfg.train.seed + dist.rank)
     spec = SampleSpec(cfg.data, model.cfg.cond_image_size, cfg.train.seed, dist.rank, dist.world_size)
     loader = iter(make_loader(index, spec, skip_batches=batches))
     loss_fn = TrainingLoss(cfg.loss).to(dist.device)
     log = RunLog(out) if dist.is_main else None
-    autocast = _precision(cfg, dist.device)
-    saved = last
-    nan_streak = 0
+    saved, nan_streak = last, 0
     try:
         with progress() as bar:
             task = bar.add_task("train", total=stop, completed=step)
             while step < stop:
                 t0 = time.perf_counter()
-                opt.zero_grad(set_to_none=True)
-                parts_sum: dict[str, float] = {}
-                finite = True
-                for micro in range(cfg.optim.accum_steps):
-                    batch = next(loader)
-                    batches += 1
-                    sync = micro == cfg.optim.accum_steps - 1 or not isinstance(net, torch.nn.parallel.DistributedDataParallel)
-                    with (contextlib.nullcontext() if sync else net.no_sync()):
-                        with torch.autocast(dist.device.type, dtype=autocast or torch.float32, enabled=autocast is not None):
-                            pred = net(batch["input"].to(dist.device), batch["rays_o"].to(dist.device),
-                                       batch["rays_d"].to(dist.device))
-                        shape = batch["rgb"].shape  # (B,V,P,P,3)
-                        rgb = pred["rgb"].reshape(shape)
-                        opacity = pred["opacity"].reshape(*shape[:-1], 1)
-                        loss, parts = loss_fn(rgb.flatten(0, 1), opacity.flatten(0, 1),
-                                              batch["rgb"].to(dist.device).flatten(0, 1),
-                                              batch["mask"].to(dist.device).flatten(0, 1))
-                        # Every rank must take the same branch, or DDP's gradient all-reduce would hang.
-                        if distributed.all_mean(float(math.isfinite(loss.item())), dist.device) < 1.0:
-                            finite = False
-                            break
-                        (loss / cfg.optim.accum_steps).backward()
-                    for k, v in parts.items():
-                        parts_sum[k] = parts_sum.get(k, 0.0) + v / cfg.optim.accum_steps
-                    parts_sum["loss"] = parts_sum.get("loss", 0.0) + float(loss.detach()) / cfg.optim.accum_steps
+                finite, parts, last_batch = _accumulate(net, loader, loss_fn, cfg, dist)
+                batches += cfg.optim.accum_steps
                 if not finite:
-                    nan_streak += 1
                     opt.zero_grad(set_to_none=True)
+                    nan_streak += 1
                     if log is not None:
                         log.scalars(step + 1, {"skipped": "non-finite loss", "streak": nan_streak})
                         bar.console.print(f"warning: non-finite loss at step {step + 1}, step skipped ({nan_streak} in a row)")
@@ -211,25 +173,72 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
                 grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip or float("inf"))
                 opt.step()
                 sched.step()
+                opt.zero_grad(set_to_none=True)
                 if ema is not None:
                     ema.update(model)
                 step += 1
                 bar.update(task, completed=step)
-                if step % cfg.train.log_every == 0 or step == stop:  # every rank joins the means
-                    values = {k: distributed.all_mean(v, dist.device) for k, v in parts_sum.items()}
-                if log is not None and (step % cfg.train.log_every == 0 or step == stop):
-                    values.update(lr=sched.get_last_lr()[0], grad_norm=float(grad_norm),
-                                  samples_per_s=cfg.data.batch_size * cfg.optim.accum_steps * dist.world_size
-                                  / (time.perf_counter() - t0))
-                    log.scalars(step, values)
+                if step % cfg.train.log_every == 0 or step == stop:
+                    values = {k: distributed.all_mean(v, dist.device) for k, v in parts.items()}  # every rank joins
+                    if log is not None:
+                        values.update(lr=sched.get_last_lr()[0], grad_norm=float(grad_norm),
+                                      samples_per_s=cfg.data.batch_size * cfg.optim.accum_steps * dist.world_size
+                                      / (time.perf_counter() - t0))
+                        log.scalars(step, values)
                 if log is not None and step % cfg.train.image_every == 0:
-                    log.images(step, batch, rgb.detach(), opacity.detach())
+                    log.images(step, *last_batch)
                 if step % cfg.train.checkpoint_every == 0 or step == stop:
                     saved = _save(out, step, model, opt, sched, batches, cfg, ema, dist) or saved
     finally:
         if log is not None:
             log.close()
     return saved if saved is not None else checkpoint.step_dir(out, step)
+
+
+def _accumulate(net: torch.nn.Module, loader: Any, loss_fn: TrainingLoss, cfg: TrainConfig,
+                dist: distributed.Dist) -> tuple[bool, dict[str, float], tuple[Any, torch.Tensor, torch.Tensor]]:
+    """Forward and backward `accum_steps` batches; (all losses finite on every rank, mean parts, last batch)."""
+    autocast = _precision(cfg, dist.device)
+    ddp = isinstance(net, torch.nn.parallel.DistributedDataParallel)
+    n = cfg.optim.accum_steps
+    parts_sum: dict[str, float] = {}
+    finite = True
+    for micro in range(n):
+        batch = next(loader)
+        # Gradients are all-reduced only on the last micro-batch of a step.
+        with (net.no_sync() if ddp and micro < n - 1 else contextlib.nullcontext()):
+            with torch.autocast(dist.device.type, dtype=autocast or torch.float32, enabled=autocast is not None):
+                pred = net(batch["input"].to(dist.device), batch["rays_o"].to(dist.device), batch["rays_d"].to(dist.device))
+            shape = batch["rgb"].shape  # (B,V,P,P,3)
+            rgb, opacity = pred["rgb"].reshape(shape), pred["opacity"].reshape(*shape[:-1], 1)
+            loss, parts = loss_fn(rgb.flatten(0, 1), opacity.flatten(0, 1), batch["rgb"].to(dist.device).flatten(0, 1),
+                                  batch["mask"].to(dist.device).flatten(0, 1))
+            # Backward even on a NaN: DDP expects every forward to be followed by one; the step is dropped later.
+            (loss / n).backward()
+        finite = finite and math.isfinite(float(loss.detach()))
+        for k, v in {**parts, "loss": float(loss.detach())}.items():
+            parts_sum[k] = parts_sum.get(k, 0.0) + v / n
+    # Every rank must agree to skip, or their optimiser steps would diverge.
+    finite = distributed.all_mean(float(finite), dist.device) == 1.0
+    return finite, parts_sum, (batch, rgb.detach(), opacity.detach())
+
+
+def _restore(last: Path, model: torch.nn.Module, opt: Any, sched: Any, ema: EMA | None,
+             dist: distributed.Dist) -> tuple[int, int]:
+    """Load a verified checkpoint into the model, optimiser, schedule, EMA and RNG; (step, batches consumed)."""
+    from tk.model.checkpoint import read_state_dict
+
+    checkpoint.verify(last)
+    model.load_state_dict(read_state_dict(last / "model.safetensors"))
+    state = checkpoint.load_state(last)
+    if len(state["batches"]) != dist.world_size:
+        raise TkError(f"{last} was written by {len(state['batches'])} process(es); resume with as many")
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng"][dist.rank]["cpu"])
+    if ema is not None and (ema_sd := checkpoint.load_ema(last)) is not None:
+        ema.model.load_state_dict(ema_sd)
+    return int(state["step"]), int(state["batches"][dist.rank])
 
 
 def _save(out: Path, step: int, model: torch.nn.Module, opt: Any, sched: Any, batches: int, cfg: TrainConfig,

@@ -1,4 +1,4 @@
-"""Trainer benchmark: `python -m bench.train [--triposr]`. Ratios are against baselines of the same run.
+"""Trainer benchmark: `python -m bench.train [--triposr [--nockpt-patch 64]]`. Ratios are against baselines of the same run.
 
 - tiny: samples/s and peak step memory of full training steps on the fixture (CPU);
 - loader: the tiny loader's samples/s with 0 and 2 workers against the step's consumption (target >= 5x);
@@ -35,15 +35,22 @@ def main() -> int:
         print(f"loader ({workers} workers): {ld['samples_per_s']:.1f} samples/s = {ratio:.1f}x the tiny step's "
               f"consumption ({'ok' if ratio >= 5 else 'BELOW 5x'})")
     if "--triposr" in sys.argv:
-        base = run("--case", "triposr", "--views", "1")
+        # Without checkpointing one 128x128 view holds ~11 GiB of activations on CPU; on a small shared machine
+        # pass --nockpt-patch 64 to measure that baseline on a quarter of the rays (memory grows with the rays).
+        patch = int(sys.argv[sys.argv.index("--nockpt-patch") + 1]) if "--nockpt-patch" in sys.argv else 128
+        scale = (128 / patch) ** 2
+        base = run("--case", "triposr", "--views", "1", "--patch", str(patch))
         print(json.dumps(base))
+        if "error" not in base and scale != 1:
+            print(f"no checkpointing, 1 view at {patch}px: {base['peak_mib'] / 1024:.1f} GiB; "
+                  f"activations scale with rays, so ~{base['peak_mib'] * scale / 1024:.1f} GiB at 128px (estimate)")
         for views in (1, 4):
             r = run("--case", "triposr", "--views", str(views), "--ckpt")
             print(json.dumps(r))
             if "error" not in r and "error" not in base:
-                print(f"triposr {views} view(s) with checkpointing: peak {r['peak_mib'] / 1024:.1f} GiB = "
-                      f"{r['peak_mib'] / base['peak_mib']:.2f}x one view without "
-                      f"({base['peak_mib'] / 1024:.1f} GiB); step {r['step_s'] / base['step_s']:.2f}x its time")
+                print(f"triposr {views} view(s) of 128px with checkpointing: peak {r['peak_mib'] / 1024:.1f} GiB = "
+                      f"{r['peak_mib'] / (base['peak_mib'] * scale):.2f}x one 128px view without; "
+                      f"{r['step_s']:.1f} s/step")
     return 0
 
 
