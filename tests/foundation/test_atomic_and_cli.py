@@ -24,6 +24,17 @@ def test_atomic_write_failure_keeps_old_content(tmp_path):
     assert list(tmp_path.iterdir()) == [p]
 
 
+def test_atomic_files_get_the_umask_mode(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        atomic.write_bytes(tmp_path / "f.bin", b"x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "f.bin").stat().st_mode & 0o777 == 0o644
+
+
 def test_stale_temps_are_removed(tmp_path):
     (tmp_path / ".x.parquet.abc.tmp").write_bytes(b"partial")
     (tmp_path / "x.parquet").write_bytes(b"done")
