@@ -22,7 +22,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     tmp_path = Path(tmp)
     # mkstemp creates 0600; outputs are shared data, so give them the mode a plain open() would.
-    os.chmod(tmp_path, 0o666 & ~_umask())
+    os.chmod(tmp_path, 0o666 & ~_UMASK)
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
@@ -70,10 +70,14 @@ def remove_stale_temps(folder: str | os.PathLike[str]) -> int:
     return n
 
 
-def _umask() -> int:
-    mask = os.umask(0)
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; do it once, before any writer threads exist.
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()
 
 
 def _fsync_dir(folder: Path) -> None:
