@@ -65,7 +65,7 @@ def write_manifest(con: object, query: str, out: Path, duckdb_table_max_rows: in
 
         final_pq = out / "manifest.parquet"
         contracts.validate_schema(pq.read_schema(tmp_pq), "manifest", str(final_pq))
-        counts = _check(con, f"read_parquet('{_q(tmp_pq)}')")
+        counts = _check(con, tmp_pq)
         big = counts["rows"] > duckdb_table_max_rows
         con.execute(f"ATTACH '{_q(tmp_db)}' AS manifest_out")  # type: ignore[attr-defined]
         if not big:
@@ -95,13 +95,17 @@ def write_manifest(con: object, query: str, out: Path, duckdb_table_max_rows: in
         raise
 
 
-def _check(con: object, table: str) -> dict:
-    """The row checks of tk.contracts.validate_table, run in DuckDB over the whole table at once.
+def _check(con: object, path: Path) -> dict:
+    """The row checks of tk.contracts.validate_table, run in DuckDB over the whole written Parquet at once.
 
     Returns {'rows', 'kept', 'groups'}: `groups` are the rows of `report.group_sql` (the report is
-    folded from them, so the written manifest is scanned once for the checks and the report).
+    folded from them, so the narrow columns are scanned once for the checks and the report). NULLs in
+    the wide required columns are counted from the Parquet's own statistics, so `uid` is read once (for
+    the uniqueness check) and `file_identifier` not at all.
     """
     from tk.curate import report
+
+    table = f"read_parquet('{_q(path)}')"
 
     allowed = {
         "status": contracts.STATUS_MANIFEST,
@@ -110,17 +114,18 @@ def _check(con: object, table: str) -> dict:
     }
     cols = ("status", *report._DIMENSIONS)
     groups = con.execute(  # type: ignore[attr-defined]
-        report.group_sql(table, "count(uid) AS n_uid, count(file_identifier) AS n_fid")
+        report.group_sql(table)
     ).fetchall()
     rows = kept = no_reason = bad = null_req = 0
     for g in groups:
         row = dict(zip(cols, g))
-        n, n_uid, n_fid = g[len(cols)], g[len(cols) + 1], g[len(cols) + 2]
+        n = g[len(cols)]
         rows += n
         kept += n if row["status"] == "keep" else 0
         no_reason += n if row["status"] == "reject" and row["reason"] is None else 0
         bad += n if any(row[c] is None or row[c] not in vals for c, vals in allowed.items()) else 0
-        null_req += (n - n_uid) + (n - n_fid) + (n if row["license"] is None else 0)
+        null_req += n if row["license"] is None else 0
+    null_req += _null_count(con, path, table, "uid") + _null_count(con, path, table, "file_identifier")
     if no_reason:
         raise ContractError(f"manifest: {no_reason} rejected row(s) have no reason")
     if bad or null_req:
@@ -136,6 +141,17 @@ def _check(con: object, table: str) -> dict:
             "more than once; remove the repeated rows"
         )
     return {"rows": int(rows), "kept": int(kept), "groups": [tuple(g[: len(cols) + 1]) for g in groups]}
+
+
+def _null_count(con: object, path: Path, table: str, column: str) -> int:
+    """NULLs in one column: from the row-group statistics when every row group has them, else a scan."""
+    groups, with_stats, nulls = con.execute(  # type: ignore[attr-defined]
+        f"SELECT count(*), count(stats_null_count), sum(stats_null_count) FROM parquet_metadata('{_q(path)}') "
+        "WHERE path_in_schema = ?", [column]
+    ).fetchone()
+    if groups and groups == with_stats:
+        return int(nulls)
+    return int(con.execute(f"SELECT count(*) - count({column}) FROM {table}").fetchone()[0])  # type: ignore[attr-defined]
 
 
 def _arrow_schema(con: object, query: str) -> pa.Schema:
