@@ -16,6 +16,10 @@ from tk.errors import ContractError
 
 Kind = Literal["manifest", "shard", "objects"]
 
+# pyarrow <= 25 cannot read back a Parquet file holding a NULL entry of a fixed-size list column
+# ("Expected all lists to be of size=3"), so writers never store one: an unknown `bbox_extent` is
+# [null, null, null] (curate) and the `center` of a failed object is [NaN, NaN, NaN] (render).
+
 # Bump a version only together with every reader and writer of that contract (DESIGN.md).
 VERSIONS: dict[str, str] = {"manifest": "1", "shard": "1", "objects": "1"}
 
