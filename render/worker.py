@@ -34,7 +34,7 @@ def render_object(job: dict[str, Any]) -> dict[str, Any]:
                               "missing_textures": [], "views": [], "seconds": {}}
     with tempfile.TemporaryDirectory(prefix="tk-render-") as tmpdir:
         try:
-            scene.reset_scene()
+            scene.reset_scene(job["file_type"])
             scene.import_file(job["path"], job["file_type"])
             scene.strip_scene()
             result["missing_textures"] = scene.missing_textures()
@@ -50,6 +50,7 @@ def render_object(job: dict[str, Any]) -> dict[str, Any]:
                 t_render += seconds
                 result["views"].append({"view": v["view"], "rgba": png, "depth": depth, "normal": normal})
             result["ok"] = True
+            scene.mark_clean()
             result["seconds"] = {"import": t_import - t0, "render": t_render}
         except scene.ImportFailed as e:
             result["error"] = str(e)
