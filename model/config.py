@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from tk.errors import TkError
+from tk.sections import build_section
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs"
 PRESETS = ("tiny", "small", "triposr")
@@ -218,17 +219,7 @@ def _resolve_interpolations(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _section(name: str, cls: type, values: Any) -> Any:
-    values = values or {}
-    if not isinstance(values, dict):
-        raise TkError(f"model config: section {name!r} must be a mapping")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise TkError(f"model config: unknown key(s) {unknown} in section {name!r}; allowed: {sorted(known)}")
-    try:
-        return cls(**values)
-    except TypeError as e:
-        raise TkError(f"model config: section {name!r}: {e}") from None
+    return build_section("model config", name, cls, values)
 
 
 def vit_config_for(name: str, base_dir: Path | None) -> ViTConfig:

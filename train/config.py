@@ -6,13 +6,14 @@ A config file has five sections: `model` (a model preset name, or the official T
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from tk.errors import TkError
+from tk.sections import build_section
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs" / "train"
 PRESETS = ("tiny", "small", "triposr")
@@ -138,17 +139,7 @@ _SECTIONS = {"data": DataConfig, "loss": LossConfig, "optim": OptimConfig, "trai
 
 
 def _section(name: str, cls: type, values: Any) -> Any:
-    values = values or {}
-    if not isinstance(values, dict):
-        raise TkError(f"train config: section '{name}' must be a mapping")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise TkError(f"train config: unknown key(s) {unknown} in section '{name}'; allowed: {sorted(known)}")
-    try:
-        return cls(**values)
-    except TypeError as e:
-        raise TkError(f"train config: section '{name}': {e}") from None
+    return build_section("train config", name, cls, values)
 
 
 def config_from_dict(raw: dict[str, Any]) -> TrainConfig:
