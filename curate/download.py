@@ -18,6 +18,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+from tk.hashing import sha256_file
+
 _CHUNK = 1 << 20
 _GITHUB_BLOB = re.compile(r"^https://github\.com/([^/]+)/([^/]+)/blob/([^/]+)/(.+)$")
 
@@ -41,7 +43,7 @@ def resolve_url(file_identifier: str) -> str:
 
 def fetch(url: str, dest: Path, max_bytes: int, timeout: float = 60.0, retries: int = 2, sha256: str | None = None) -> Path:
     """Download `url` to `dest` (atomically); raise DownloadError when it is too large or the hash differs."""
-    if dest.exists() and (sha256 is None or _sha256(dest) == sha256):
+    if dest.exists() and (sha256 is None or sha256_file(dest) == sha256):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     for stale in dest.parent.glob(f".{dest.name}.*.part"):  # left by a killed run
@@ -84,14 +86,6 @@ def _fetch_once(url: str, dest: Path, max_bytes: int, timeout: float, sha256: st
         return dest
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def is_archive(path: Path) -> bool:
