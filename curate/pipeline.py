@@ -201,9 +201,7 @@ def curate(cfg: CurateConfig) -> dict[str, Any]:
     query = (
         f"SELECT {writer.contract_select(keep_cols + ['status', 'reason', 'split'])} FROM ("
         f"SELECT *, CASE WHEN reason IS NULL THEN 'keep' ELSE 'reject' END AS status, "
-        f"{splits.split_from_digest_sql('_split_md5', cfg.fractions)} AS split FROM ("
-        # The hash gets its own column so DuckDB computes it once, not once per CASE branch.
-        f"SELECT *, {splits.split_digest_sql('uid', cfg.split_seed)} AS _split_md5 FROM ({chain})))"
+        f"{splits.split_sql('uid', cfg.split_seed, cfg.fractions)} AS split FROM ({chain}))"
     )
     meta = {
         "source": cfg.source, "rules": [_describe(r) for r in applied], "skipped_rules": [_describe(r) for r in skipped],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import duckdb
 import pytest
 
@@ -42,7 +44,8 @@ def test_policies():
 
 
 def test_split_is_a_pure_function_and_sql_agrees():
-    uids = [f"{i:064x}" for i in range(6000)]
+    # uids as tk makes them: sha256 hex (the split relies on that for its evenness, not for agreement).
+    uids = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(6000)]
     fractions = (0.8, 0.1, 0.1)
     py = [splits.split_of(u, 7, fractions) for u in uids]
     assert py == [splits.split_of(u, 7, fractions) for u in uids]
@@ -55,6 +58,25 @@ def test_split_is_a_pure_function_and_sql_agrees():
     assert abs(counts["train"] / 6000 - 0.8) < 0.02 and abs(counts["val"] / 6000 - 0.1) < 0.015
     other_seed = [splits.split_of(u, 8, fractions) for u in uids]
     assert sum(a != b for a, b in zip(py, other_seed)) > 600  # a new seed re-deals about a third of the rows
+
+
+def test_split_sql_agrees_on_any_string_and_wrapping_arcs():
+    # Arbitrary strings (not hashes, unicode, empty, exact cut points) land in the same split on both
+    # sides, for seeds whose train arc wraps past 0 and for degenerate fractions.
+    odd = ["", "u1", "é", "Z", "0" * 16, "f" * 16, "0" * 64, "ffff"]
+    cuts = [f"{(splits.offset(s) + t) % 2**64:016x}" for s in (0, 3) for t in splits.thresholds((0.8, 0.1, 0.1))]
+    uids = odd + cuts + [c[:15] for c in cuts] + [hashlib.sha256(str(i).encode()).hexdigest() for i in range(500)]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT unnest(?::VARCHAR[]) AS uid, generate_subscripts(?::VARCHAR[], 1) AS i", [uids, uids])
+    for seed in (0, 3, 123456):
+        for fractions in ((0.8, 0.1, 0.1), (0.98, 0.01, 0.01), (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.5, 0.0, 0.5)):
+            py = [splits.split_of(u, seed, fractions) for u in uids]
+            sql = [r[0] for r in con.execute(f"SELECT {splits.split_sql('uid', seed, fractions)} FROM t ORDER BY i").fetchall()]
+            assert sql == py, (seed, fractions)
+    # A uid exactly at the start of the val arc is val; one position before it is train.
+    start = (splits.offset(0) + splits.thresholds((0.8, 0.1, 0.1))[0]) % 2**64
+    assert splits.split_of(f"{start:016x}" + "0" * 48, 0, (0.8, 0.1, 0.1)) == "val"
+    assert splits.split_of(f"{(start - 1) % 2**64:016x}" + "f" * 48, 0, (0.8, 0.1, 0.1)) == "train"
 
 
 def test_split_edges_and_bad_fractions():
