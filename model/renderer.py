@@ -68,7 +68,10 @@ def triplane_features(triplane: torch.Tensor, points: torch.Tensor, reduction: s
     Planes are indexed by (x, y), (x, z), (y, z); points outside [-1, 1] get zeros (grid_sample padding).
     """
     uv = torch.stack([points[:, [0, 1]], points[:, [0, 2]], points[:, [1, 2]]], dim=0)  # (3, N, 2)
-    out = F.grid_sample(triplane, uv[:, None].to(triplane.dtype), mode="bilinear", align_corners=False)  # (3, C, 1, N)
+    # Never round the sample coordinates down to the planes' dtype: under bf16 autocast the planes are bf16, and
+    # bf16 coordinates (8 mantissa bits) would land up to 1/8 texel off on a 64² plane. Sample in the wider dtype.
+    dtype = torch.promote_types(triplane.dtype, uv.dtype)
+    out = F.grid_sample(triplane.to(dtype), uv[:, None].to(dtype), mode="bilinear", align_corners=False)  # (3, C, 1, N)
     if reduction == "concat":
         return out[:, :, 0].permute(2, 0, 1).reshape(points.shape[0], -1)
     return out[:, :, 0].mean(0).transpose(0, 1)

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from tk.model.renderer import composite, midpoint_samples, rays_intersect_box, sample_points
+from tk.model.renderer import composite, midpoint_samples, rays_intersect_box, sample_points, triplane_features
 
 
 def test_ray_box_intersection():
@@ -38,3 +38,15 @@ def test_composite_by_hand():
     rgb, opacity = composite(sigma, color, delta)
     torch.testing.assert_close(rgb[0], torch.tensor(w))
     torch.testing.assert_close(opacity[0], torch.tensor(sum(w)))
+
+
+def test_triplane_lookup_keeps_fp32_coordinates_for_bf16_planes():
+    # Under bf16 autocast the scene codes are bf16 while the sample points stay fp32. The lookup must not round
+    # the points to bf16 (up to 1/8 texel off on a 64² plane): it must equal the fp32 lookup of the same planes.
+    torch.manual_seed(0)
+    planes = torch.randn(3, 4, 64, 64).to(torch.bfloat16)
+    points = torch.rand(4096, 3) * 1.8 - 0.9
+    got = triplane_features(planes, points)
+    want = triplane_features(planes.float(), points)
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
