@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from tk.errors import TkError
+
 
 @dataclass(frozen=True)
 class Dist:
@@ -30,6 +32,10 @@ def init() -> Dist:
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
     if torch.cuda.is_available():
+        if local >= torch.cuda.device_count():
+            raise TkError(f"LOCAL_RANK {local} but only {torch.cuda.device_count()} GPU(s) visible: start at most "
+                          f"{torch.cuda.device_count()} process(es) per node (torchrun --nproc_per_node), or hide the "
+                          "GPUs (CUDA_VISIBLE_DEVICES=) to train on CPU with gloo")
         torch.cuda.set_device(local)
         device = torch.device("cuda", local)
     else:

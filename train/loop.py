@@ -159,18 +159,23 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
                 t0 = time.perf_counter()
                 finite, parts, last_batch = _accumulate(net, loader, loss_fn, cfg, dist)
                 batches += cfg.optim.accum_steps
+                what = "loss"
+                if finite:
+                    # A finite loss can still back-propagate inf/NaN (an overflowing exp in bf16, say); stepping on
+                    # it would turn every weight into NaN. Gradients are all-reduced, so every rank sees the same norm.
+                    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip or float("inf"))
+                    finite, what = math.isfinite(float(grad_norm)), "gradient"
                 if not finite:
                     opt.zero_grad(set_to_none=True)
                     nan_streak += 1
                     if log is not None:
-                        log.scalars(step + 1, {"skipped": "non-finite loss", "streak": nan_streak})
-                        bar.console.print(f"warning: non-finite loss at step {step + 1}, step skipped ({nan_streak} in a row)")
+                        log.scalars(step + 1, {"skipped": f"non-finite {what}", "streak": nan_streak})
+                        bar.console.print(f"warning: non-finite {what} at step {step + 1}, step skipped ({nan_streak} in a row)")
                     if nan_streak >= cfg.train.nan_patience:
-                        raise TkError(f"the loss was non-finite {nan_streak} steps in a row (at step {step + 1}); "
+                        raise TkError(f"the loss or its gradient was non-finite {nan_streak} steps in a row (at step {step + 1}); "
                                       f"stopping. Lower optim.lr or check the data; resume from {saved or 'scratch'}")
                     continue
                 nan_streak = 0
-                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip or float("inf"))
                 opt.step()
                 sched.step()
                 opt.zero_grad(set_to_none=True)
@@ -184,6 +189,8 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
                         values.update(lr=sched.get_last_lr()[0], grad_norm=float(grad_norm),
                                       samples_per_s=cfg.data.batch_size * cfg.optim.accum_steps * dist.world_size
                                       / (time.perf_counter() - t0))
+                        if dist.device.type == "cuda":  # peak GPU memory of this process so far (weights included)
+                            values["gpu_peak_gib"] = torch.cuda.max_memory_allocated(dist.device) / 2**30
                         log.scalars(step, values)
                 if log is not None and step % cfg.train.image_every == 0:
                     log.images(step, *last_batch)
@@ -236,6 +243,8 @@ def _restore(last: Path, model: torch.nn.Module, opt: Any, sched: Any, ema: EMA 
     opt.load_state_dict(state["optimizer"])
     sched.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["rng"][dist.rank]["cpu"])
+    if dist.device.type == "cuda" and "cuda" in state["rng"][dist.rank]:
+        torch.cuda.set_rng_state(state["rng"][dist.rank]["cuda"], dist.device)
     if ema is not None and (ema_sd := checkpoint.load_ema(last)) is not None:
         ema.model.load_state_dict(ema_sd)
     return int(state["step"]), int(state["batches"][dist.rank])

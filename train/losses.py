@@ -1,6 +1,6 @@
 """The training loss: MSE + lambda_lpips * LPIPS(VGG) + lambda_mask * BCE(opacity, mask).
 
-Every term is computed in fp32 outside autocast: `binary_cross_entropy` refuses CUDA autocast, and
+Every term is computed in fp32 outside autocast (the BCE is written out, see mask_bce), and
 LPIPS on bf16 features loses the small distances that matter late in training.
 """
 
@@ -22,8 +22,14 @@ def view_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def mask_bce(opacity: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """BCE of accumulated opacity (N,P,P,1) against the mask (N,P,P,1), opacity clamped away from 0 and 1."""
-    return F.binary_cross_entropy(opacity.clamp(_EPS, 1.0 - _EPS), mask)
+    """BCE of accumulated opacity (N,P,P,1) against the mask (N,P,P,1), opacity clamped away from 0 and 1.
+
+    Written out rather than F.binary_cross_entropy: that op refuses a NaN input (a RuntimeError on CPU, a
+    device-side assert that kills the process on CUDA), so a diverged render could never reach the loop's
+    skip-the-step handling. Here a NaN opacity gives a NaN loss. Same values: the clamp keeps log >= -11.5.
+    """
+    o = opacity.clamp(_EPS, 1.0 - _EPS)
+    return -(mask * torch.log(o) + (1.0 - mask) * torch.log1p(-o)).mean()
 
 
 def psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

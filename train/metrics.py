@@ -37,8 +37,9 @@ def lpips_distance(model: Any, pred: np.ndarray, target: np.ndarray) -> float:
     """LPIPS of two (H,W,3) images in [0,1] with a model from `tk.train.lpips_weights.load_lpips`."""
     import torch
 
-    a = torch.from_numpy(np.ascontiguousarray(pred, np.float32)).permute(2, 0, 1)[None]
-    b = torch.from_numpy(np.ascontiguousarray(target, np.float32)).permute(2, 0, 1)[None]
+    device = next(model.parameters()).device  # tk eval puts LPIPS on the GPU when there is one
+    a = torch.from_numpy(np.ascontiguousarray(pred, np.float32)).permute(2, 0, 1)[None].to(device)
+    b = torch.from_numpy(np.ascontiguousarray(target, np.float32)).permute(2, 0, 1)[None].to(device)
     with torch.no_grad():
         return float(model(a, b, normalize=True).item())
 

@@ -17,7 +17,8 @@ from train_fixtures import write_config
 def test_torchrun_two_processes_gloo(renders: Path, tmp_path: Path, lpips_ready: None) -> None:
     cfg = write_config(tmp_path / "ddp.yaml", train={"max_steps": 3, "log_every": 1, "checkpoint_every": 3})
     out = tmp_path / "run"
-    env = {**os.environ, "TK_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1"}
+    # CPU processes even where GPUs exist (two ranks on a one-GPU machine would share it)
+    env = {**os.environ, "TK_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "tk", "train", "--config", str(cfg), "--data", str(renders), "--out", str(out)]
     # A session of its own, so a hang kills torchrun's workers too, not only torchrun.
@@ -37,3 +38,18 @@ def test_torchrun_two_processes_gloo(renders: Path, tmp_path: Path, lpips_ready:
     checksums = state["weight_checksums"]  # DDP kept both replicas identical
     assert len(checksums) == 2 and checksums[0] == checksums[1]
     assert all(r["loss"] > 0 for r in rows)
+
+
+def test_more_ranks_than_gpus_is_one_clear_error(monkeypatch) -> None:
+    """torchrun --nproc_per_node 2 on a one-GPU machine: one line naming the fix, not a CUDA 'invalid device ordinal'."""
+    import pytest
+
+    from tk.errors import TkError
+    from tk.train import distributed
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda d: pytest.fail("set_device must not be reached"))
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    with pytest.raises(TkError, match="only 1 GPU"):
+        distributed.init()

@@ -80,8 +80,12 @@ def test_resume_gives_the_same_curve(tiny_run: Path, renders: Path, test_config:
     resumed = {r["step"]: r["loss"] for r in _metrics(run)}
     full = {r["step"]: r["loss"] for r in _metrics(tiny_run)}
     assert sorted(resumed) == list(range(1, 17))
+    # On CUDA two identical runs from scratch already differ (atomic adds in grid_sample's backward are not
+    # deterministic, and the run is in bf16): on an H100 by 3e-5 at step 3 and 3e-3 by step 13. There the test can
+    # only catch a resume that is plainly wrong (a restarted schedule or data stream); on CPU it is exact.
+    rel = 2e-2 if torch.cuda.is_available() else 1e-5
     for step in range(1, 17):
-        assert resumed[step] == pytest.approx(full[step], rel=1e-5, abs=1e-7), f"step {step}"
+        assert resumed[step] == pytest.approx(full[step], rel=rel, abs=1e-7), f"step {step}"
 
 
 def test_nan_loss_is_skipped_then_stops(renders: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -108,3 +112,47 @@ def test_nan_loss_is_skipped_then_stops(renders: Path, tmp_path: Path, monkeypat
     assert all(math.isfinite(r["loss"]) for r in rows if "loss" in r)
     # The good checkpoint of step 2 is kept; nothing was written after the NaNs.
     assert sorted(p.name for p in (run / "checkpoints").glob("step-*")) == ["step-0000002"]
+
+
+def test_mask_bce_lets_a_nan_opacity_through_as_a_nan_loss() -> None:
+    """F.binary_cross_entropy refuses NaN inputs (RuntimeError on CPU, a process-killing device assert on CUDA);
+    a diverged render must instead give a NaN loss, which the loop skips. Finite inputs: the same values."""
+    import torch.nn.functional as F
+
+    from tk.train.losses import mask_bce
+
+    torch.manual_seed(0)
+    opacity = torch.rand(2, 8, 8, 1)
+    opacity[0, 0, 0] = 0.0  # clamped to 1e-5, as before
+    mask = (torch.rand(2, 8, 8, 1) > 0.5).float()
+    want = F.binary_cross_entropy(opacity.clamp(1e-5, 1 - 1e-5), mask)
+    torch.testing.assert_close(mask_bce(opacity, mask), want, rtol=1e-5, atol=1e-6)
+    opacity[1, 2, 3] = float("nan")
+    assert math.isnan(float(mask_bce(opacity, mask)))
+
+
+def test_non_finite_gradient_skips_the_step(renders: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            lpips_ready: None) -> None:
+    """A finite loss whose gradient norm is inf/NaN must not reach the optimiser (it would make every weight NaN)."""
+    from tk.train.loop import train
+
+    real = torch.nn.utils.clip_grad_norm_
+    calls = {"n": 0}
+
+    def clip(params, *args, **kwargs):  # the third step's gradient overflows
+        calls["n"] += 1
+        norm = real(params, *args, **kwargs)
+        return norm * float("inf") if calls["n"] == 3 else norm
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", clip)
+    cfg = write_config(tmp_path / "inf.yaml", train={"max_steps": 4, "log_every": 1, "checkpoint_every": 4})
+    run = tmp_path / "inf"
+    train(cfg, renders, run)
+    rows = _metrics(run)
+    assert [(r["step"], r["skipped"]) for r in rows if "skipped" in r] == [(3, "non-finite gradient")]
+    assert [r["step"] for r in rows if "skipped" not in r] == [1, 2, 3, 4]
+    assert all(math.isfinite(r["loss"]) and math.isfinite(r["grad_norm"]) for r in rows if "skipped" not in r)
+    from tk.model.checkpoint import read_state_dict
+
+    weights = read_state_dict(run / "checkpoints" / "latest" / "model.safetensors")
+    assert all(torch.isfinite(w).all() for w in weights.values())

@@ -70,3 +70,23 @@ def test_no_reflection_for_a_mirrored_copy(bunny: trimesh.Trimesh) -> None:
     aligned, transform = metrics.align(mirrored, gt)
     assert np.linalg.det(transform[:3, :3]) == pytest.approx(1.0)
     assert metrics.chamfer(aligned, gt) > 5e-3
+
+
+def test_lpips_distance_feeds_the_images_to_the_models_device() -> None:
+    """tk eval moves LPIPS to the GPU; the (H,W,3) numpy images must follow it there (they stayed on the CPU)."""
+    import torch
+
+    class Recorder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1, device="meta"))  # a device that is not the CPU
+            self.seen: list[torch.device] = []
+
+        def forward(self, a: torch.Tensor, b: torch.Tensor, normalize: bool = False) -> torch.Tensor:
+            self.seen += [a.device, b.device]
+            return torch.tensor(0.25)
+
+    model = Recorder()
+    img = np.zeros((4, 4, 3), np.float32)
+    assert metrics.lpips_distance(model, img, img) == 0.25
+    assert [d.type for d in model.seen] == ["meta", "meta"]
