@@ -1,6 +1,7 @@
 """TripoSR benchmark: tk against the official implementation, same run, same threads, fresh process per case.
 
     python -m bench.model [--size triposr] [--repeats 1] [--pairs 3] [--threads 2] [--patch 128] [--skip-official]
+    python -m bench.model --device cuda [--size triposr] [--repeats 10] [--batches 1,8,32]
 
 Cases: `forward` (512² uint8 image -> scene codes, preprocessing included, no grad) and `render`
 (one patch x patch view from scene codes with grad, then backward; renderer chunk 8192 points). tk's
@@ -41,6 +42,45 @@ def run_case(impl: str, case: str, args: argparse.Namespace, checkpoint: bool = 
     return record
 
 
+def run_cuda_case(case: str, dtype: str, args: argparse.Namespace, checkpoint: bool = False) -> dict:
+    """One tk case on the GPU in a fresh interpreter; its JSON record."""
+    cmd = [sys.executable, "-W", "ignore", "-m", "bench.model.cases", "--impl", "tk", "--case", case, "--device", "cuda",
+           "--dtype", dtype, "--size", args.size, "--repeats", str(args.repeats), "--patch", str(args.patch),
+           "--batches", args.batches]
+    if checkpoint:
+        cmd.append("--checkpoint")
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"bench.model: cuda {case} {dtype} failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main_cuda(args: argparse.Namespace) -> None:
+    """tk alone on one GPU: forward images/s in fp32 and bf16 autocast per batch size; render+backward with and
+    without per-ray-chunk checkpointing in both precisions. Ratios against the same run's baselines."""
+    fwd = {dt: run_cuda_case("forward", dt, args) for dt in ("fp32", "bf16")}
+    print(f"  device {fwd['fp32']['device']}, torch {fwd['fp32']['torch']}, model {fwd['fp32']['built_mib'] / 1024:.2f} GiB")
+    print("forward (512² images on the GPU -> scene codes, no grad; median of the timed calls):")
+    for b in args.batches.split(","):
+        f32, b16 = fwd["fp32"]["batches"][b], fwd["bf16"]["batches"][b]
+        print(f"  batch {b:>3s}: fp32 {f32['images_per_s']:7.1f} img/s ({f32['median_s'] * 1e3:7.1f} ms, peak "
+              f"{f32['peak_mib'] / 1024:5.2f} GiB)  bf16 {b16['images_per_s']:7.1f} img/s ({b16['median_s'] * 1e3:7.1f} ms, "
+              f"peak {b16['peak_mib'] / 1024:5.2f} GiB)  bf16/fp32 throughput {b16['images_per_s'] / f32['images_per_s']:.2f}x")
+    print(f"render {args.patch}² view + backward from scene codes (chunk 8192 points):")
+    ren = {}
+    for dt in ("fp32", "bf16"):
+        for ck in (False, True):
+            r = ren[(dt, ck)] = run_cuda_case("render", dt, args, checkpoint=ck)
+            print(f"  {dt} {'ckpt  ' if ck else 'nockpt'}: {r['median_s'] * 1e3:7.1f} ms, peak {r['peak_mib'] / 1024:5.2f} GiB",
+                  flush=True)
+    for dt in ("fp32", "bf16"):
+        n, c = ren[(dt, False)], ren[(dt, True)]
+        print(f"  {dt}: checkpointing / none: time {c['median_s'] / n['median_s']:.2f}x, peak memory {c['peak_mib'] / n['peak_mib']:.2f}x")
+    for ck in (False, True):
+        f, b = ren[("fp32", ck)], ren[("bf16", ck)]
+        print(f"  {'ckpt' if ck else 'nockpt'}: bf16 / fp32 time {b['median_s'] / f['median_s']:.2f}x, peak memory {b['peak_mib'] / f['peak_mib']:.2f}x")
+
+
 def ratio(a: dict, b: dict, key: str) -> float:
     return a[key] / b[key]
 
@@ -55,8 +95,17 @@ def main() -> None:
     ap.add_argument("--patch", type=int, default=128, help="render case: patch side in pixels")
     ap.add_argument("--skip-official", action="store_true", help="tk numbers only (no baseline, no ratios)")
     ap.add_argument("--official-src", default=None, help="folder holding the official tsr/ package")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="cuda: tk alone on the GPU (fp32 vs bf16)")
+    ap.add_argument("--batches", default="1,8,32", help="cuda forward: batch sizes")
     args = ap.parse_args()
     os.environ.setdefault("TK_NO_PROGRESS", "1")
+    if args.device == "cuda":
+        if args.repeats == 1:
+            args.repeats = 10  # GPU calls are short: time 10 after 2 warm-up calls
+        print(f"bench.model --device cuda: size={args.size} repeats={args.repeats} patch={args.patch}² "
+              f"{datetime.datetime.now().isoformat(timespec='minutes')}", flush=True)
+        main_cuda(args)
+        return
     print(f"bench.model: size={args.size} threads={args.threads} repeats={args.repeats} patch={args.patch}² "
           f"{platform.processor() or platform.machine()} {os.cpu_count()} cpus, "
           f"{datetime.datetime.now().isoformat(timespec='minutes')}", flush=True)

@@ -51,6 +51,13 @@ def main() -> int:
                 print(f"triposr {views} view(s) of 128px with checkpointing: peak {r['peak_mib'] / 1024:.1f} GiB = "
                       f"{r['peak_mib'] / (base['peak_mib'] * scale):.2f}x one 128px view without; "
                       f"{r['step_s']:.1f} s/step")
+            if base.get("device") == "cuda" and views == 4 and "error" not in r:
+                # a GPU has the memory for four views without checkpointing: the time the recompute costs
+                n4 = run("--case", "triposr", "--views", "4", "--patch", "128")
+                print(json.dumps(n4))
+                if "error" not in n4:
+                    print(f"triposr 4 views of 128px: checkpointing / none: time {r['step_s'] / n4['step_s']:.2f}x, "
+                          f"peak memory {r['peak_mib'] / n4['peak_mib']:.2f}x")
     return 0
 
 
