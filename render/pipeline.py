@@ -79,7 +79,9 @@ def render(cfg: RenderConfig, executor: Executor | None = None) -> dict[str, Any
     for o in todo:  # never handed to Blender: recorded as failed with 0 attempts
         if o.uid in refused:
             store.add(objects_row(o, failed_result(o.uid, refused[o.uid]), 0), [])
-    todo = [o for o in todo if o.uid not in refused]
+    # Largest files first (a proxy for import and render cost): with several workers the long objects start
+    # early instead of ending the job with one worker busy and the others idle.
+    todo = sorted((o for o in todo if o.uid not in refused), key=lambda o: (-os.path.getsize(o.path), o.uid))
     hdri_paths = cfg.hdri_paths()
     if executor is None and not todo:
         executor = LocalExecutor()  # nothing to render: do not start Ray or Blender

@@ -22,11 +22,11 @@ MAX_ACTOR_LOSSES = 3
 class RenderActor:
     """The body of one Ray actor: a WorkerProcess and the retry loop."""
 
-    def __init__(self, timeout: float, retries: int, max_memory_gb: float) -> None:
+    def __init__(self, timeout: float, retries: int, max_memory_gb: float, threads: int = 0) -> None:
         from tk.render.process import WorkerProcess
 
         self.timeout, self.retries = timeout, retries
-        self.worker = WorkerProcess(max_memory_gb=max_memory_gb)
+        self.worker = WorkerProcess(max_memory_gb=max_memory_gb, threads=threads)
         try:
             # import bpy now, while the driver is still submitting: the first object does not wait for it
             self.worker.start()
@@ -69,7 +69,7 @@ class RayPool:
         self.actors = [self._new_actor() for _ in range(cfg.workers)]
 
     def _new_actor(self) -> Any:
-        return self._actor_cls.remote(self.cfg.timeout, self.cfg.retries, self.cfg.max_memory_gb)
+        return self._actor_cls.remote(self.cfg.timeout, self.cfg.retries, self.cfg.max_memory_gb, self.cfg.worker_threads())
 
     def run(self, items: Iterable[tuple[ObjectRef, dict[str, Any]]]
             ) -> Iterator[tuple[ObjectRef, dict[str, Any], dict[str, Any], int]]:

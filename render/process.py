@@ -25,8 +25,11 @@ class WorkerDied(Exception):
 class WorkerProcess:
     """One persistent `python -m tk.render.worker` subprocess."""
 
-    def __init__(self, env: dict[str, str] | None = None, max_memory_gb: float = 0.0) -> None:
-        self.env = {**os.environ, **(env or {})}
+    def __init__(self, env: dict[str, str] | None = None, max_memory_gb: float = 0.0, threads: int = 0) -> None:
+        from tk.render.worker import THREADS_ENV
+
+        # threads > 0: Blender's task pool is sized for that many threads (see tk.render.worker.cpu_mask)
+        self.env = {**os.environ, **(env or {}), **({THREADS_ENV: str(threads)} if threads > 0 else {})}
         self.max_rss_kb = int(max_memory_gb * 2**20)  # 0: no limit
         self.proc: subprocess.Popen[bytes] | None = None
         fd, self.log_path = tempfile.mkstemp(prefix="tk-render-worker-", suffix=".log")

@@ -8,6 +8,7 @@ chatter cannot corrupt the stream. The parent (tk.render.process) owns the timeo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import struct
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 # Set by tests only, for files whose name contains NAME: "abort=NAME" calls os.abort(), "segv=NAME" segfaults,
@@ -110,12 +112,44 @@ def write_message(stream: BinaryIO, obj: Any) -> None:
     stream.flush()
 
 
+THREADS_ENV = "TK_RENDER_WORKER_THREADS"
+
+
+@contextlib.contextmanager
+def cpu_mask(threads: int) -> Iterator[None]:
+    """Import bpy while this process may run on only `threads` CPUs, then give it all of its CPUs back.
+
+    Blender sizes its task-scheduler (TBB) pool from the CPUs it may use when bpy is imported; Cycles'
+    `threads` setting limits the render threads only. Two 1-thread workers on 2 cores otherwise each
+    keep a 2-thread pool whose idle threads spin, and measured here each object took 1.7x longer.
+    The mask is widened again right away, so the OS still places the worker on any free core (no
+    pinning, which would collide when several jobs or Ray actors share a node).
+    """
+    if threads <= 0 or not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    full = os.sched_getaffinity(0)
+    if threads >= len(full):
+        yield
+        return
+    os.sched_setaffinity(0, set(sorted(full)[:threads]))
+    try:
+        yield
+    finally:
+        for tid in os.listdir("/proc/self/task"):  # threads Blender started inherited the narrow mask
+            try:
+                os.sched_setaffinity(int(tid), full)
+            except OSError:  # a thread that already ended
+                pass
+
+
 def serve() -> None:
     """Serve jobs from stdin until it closes; bpy is imported once, before the first job."""
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # Blender prints to fd 1; keep that out of the result stream
     sys.stdout = sys.stderr
-    import bpy  # noqa: F401
+    with cpu_mask(int(os.environ.get(THREADS_ENV, "0"))):
+        import bpy  # noqa: F401
 
     write_message(out, {"ready": True, "pid": os.getpid(), "blender": bpy.app.version_string})
     stdin = sys.stdin.buffer
