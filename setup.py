@@ -18,4 +18,9 @@ def _packages() -> tuple[list[str], dict[str, str]]:
 
 
 packages, package_dir = _packages()
-setup(packages=packages, package_dir=package_dir, include_package_data=True)
+# The model and training presets (configs/) ship inside the wheel as tk/configs, where tk.model.config and
+# tk.train.config look for them (parents[1] of their module: the repo root when editable, tk/ when installed).
+packages.append("tk.configs")
+package_dir["tk.configs"] = "configs"
+setup(packages=packages, package_dir=package_dir, include_package_data=True,
+      package_data={"tk.configs": ["*.yaml", "*/*.yaml", "*/*.json"]})
