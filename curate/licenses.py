@@ -84,6 +84,42 @@ def normalize(raw: str | None) -> str:
     return _creative_commons(key) or UNKNOWN
 
 
+# Phrases that identify the standard license texts people drop into a folder as LICENSE, checked in
+# order (the more specific first); a file's first line alone often says only "Creative Commons Legal Code"
+# (CC0) or "Apache License" (no version).
+_TEXT_SIGNATURES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("cc0 1 0 universal",), "cc0-1.0"),
+    (("released into the public domain", "unlicense"), "unlicense"),
+    (("gnu affero general public license", "version 3"), "agpl-3.0"),
+    (("gnu lesser general public license", "version 3"), "lgpl-3.0"),
+    (("gnu lesser general public license", "version 2 1"), "lgpl-2.1"),
+    (("gnu general public license", "version 3"), "gpl-3.0"),
+    (("gnu general public license", "version 2"), "gpl-2.0"),
+    (("mozilla public license", "2 0"), "mpl-2.0"),
+    (("apache license", "version 2 0"), "apache-2.0"),
+    (("permission is hereby granted free of charge",), "mit"),
+    (("redistribution and use in source and binary forms", "neither the name"), "bsd-3-clause"),
+    (("redistribution and use in source and binary forms",), "bsd-2-clause"),
+    (("permission to use copy modify and or distribute this software for any purpose",), "isc"),
+)
+
+
+def from_text(text: str) -> str:
+    """A raw license string for a license file's text: the license id when the text is a standard one
+    (CC legal codes, MIT, Apache, BSD, GPL family, MPL, ISC, Unlicense), else its first non-empty line."""
+    key = _key(text[:20000])
+    for phrases, license_id in _TEXT_SIGNATURES:
+        if all(p in key for p in phrases):
+            return license_id
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # CC BY legal codes start with their title: "Attribution-NonCommercial-ShareAlike 4.0 International".
+    for line in lines[:3]:
+        cc = _creative_commons(_key(line)) if "international" in line.lower() or "unported" in line.lower() else None
+        if cc:
+            return cc
+    return lines[0][:200] if lines else ""
+
+
 def known_ids() -> frozenset[str]:
     """Every id `normalize` can return, so an explicit `--license` list can be checked."""
     ids = set(_ALIASES.values()) | COMMERCIAL | {UNKNOWN}

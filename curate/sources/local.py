@@ -76,10 +76,12 @@ def _sidecar_license(file: Path, root: Path) -> str | None:
 
 
 def _first_line(path: Path) -> str | None:
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if line.strip():
-            return line.strip()[:200]
-    return None
+    """The raw license of a sidecar or LICENSE file: the id of a standard license text, else its first line."""
+    from tk.curate.licenses import from_text
+
+    with path.open(encoding="utf-8", errors="replace") as f:
+        text = f.read(200_000)  # a license file, not a multi-GB mistake
+    return from_text(text) or None
 
 
 def rows(root: Path, licenses_file: Path | None = None, limit: int | None = None, stats: dict | None = None) -> Iterator[dict]:

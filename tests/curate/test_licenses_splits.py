@@ -86,3 +86,27 @@ def test_split_edges_and_bad_fractions():
     for bad in ("0.5,0.5", "0.5,0.6,0.1", "a,b,c", "-0.1,1.0,0.1"):
         with pytest.raises(TkError, match="--split"):
             splits.parse_fractions(bad)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Creative Commons Legal Code\n\nCC0 1.0 Universal\n\n    CREATIVE COMMONS CORPORATION IS NOT A LAW FIRM", "cc0-1.0"),
+        ("MIT License\n\nCopyright (c) 2024 A\n\nPermission is hereby granted, free of charge, to any person obtaining", "mit"),
+        ("The MIT License (MIT)\n\nPermission is hereby granted, free of charge, to any person", "mit"),
+        ("                                 Apache License\n                           Version 2.0, January 2004\n", "apache-2.0"),
+        ("Attribution 4.0 International\n\n=======================================================================\n", "cc-by-4.0"),
+        ("Attribution-NonCommercial-ShareAlike 4.0 International\n\n===\n", "cc-by-nc-sa-4.0"),
+        ("                    GNU GENERAL PUBLIC LICENSE\n                       Version 3, 29 June 2007\n", "gpl-3.0"),
+        ("BSD 3-Clause License\n\nRedistribution and use in source and binary forms, with or without modification, are"
+         " permitted\n3. Neither the name of the copyright holder nor the names", "bsd-3-clause"),
+        ("This is free and unencumbered software released into the public domain.\n\nFor more, see <https://unlicense.org>",
+         "unlicense"),
+        ("CC-BY-4.0\n", "cc-by-4.0"),
+        ("by-nc\n", "cc-by-nc-4.0"),
+        ("All rights reserved. Do not copy.\n", "unknown"),
+    ],
+)
+def test_license_files_are_recognised_from_their_standard_text(text, expected):
+    # A LICENSE file's first line alone is often not enough ("Creative Commons Legal Code", "Apache License").
+    assert licenses.normalize(licenses.from_text(text)) == expected
