@@ -7,7 +7,9 @@ uid's first 16 hex digits are a point on a ring of 2^64 positions, the seed turn
 the turned ring with lengths in the requested fractions. On a 10M-row XL table this costs two string
 comparisons per row instead of an md5 per row (a tenth of the curate's time).
 
-Both sides compare the uid string itself with 16-hex-digit cut points (fixed-width lower-case hex
+Each object lands in a split with the requested probability, but neighbours on the ring share their
+split and a new seed turns the arcs instead of re-dealing every object (docs/curate.md says what that
+trades). Both sides compare the uid string itself with 16-hex-digit cut points (fixed-width lower-case hex
 orders like the number it writes, and a longer uid that starts with a cut sorts after it), so Python
 and SQL agree bit for bit on any string, hex or not (a test checks it); only the evenness of the
 split relies on uids being hashes.
