@@ -65,8 +65,10 @@ def _in_arc_py(uid: str, start: int, length: int) -> bool:
         return True
     end = (start + length) % _SPACE
     lo, hi = uid >= _cut(start), uid < _cut(end)
+    if end == 0:
+        return lo
     # An arc that passes position 0 wraps: it is the union of its two ends.
-    return (lo and (hi or end == 0)) if start < end or end == 0 else (lo or hi)
+    return (lo and hi) if start < end else (lo or hi)
 
 
 def _in_arc_sql(column: str, start: int, length: int) -> str:
