@@ -125,11 +125,8 @@ def cpu_mask(threads: int) -> Iterator[None]:
     The mask is widened again right away, so the OS still places the worker on any free core (no
     pinning, which would collide when several jobs or Ray actors share a node).
     """
-    if threads <= 0 or not hasattr(os, "sched_setaffinity"):
-        yield
-        return
-    full = os.sched_getaffinity(0)
-    if threads >= len(full):
+    full = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
+    if not 0 < threads < len(full):  # unset, or no fewer than the CPUs there are: nothing to narrow
         yield
         return
     os.sched_setaffinity(0, set(sorted(full)[:threads]))

@@ -64,18 +64,18 @@ def load_mapping(path: Path, input_root: Path) -> dict[Path, dict[str, str]]:
 def _sidecar_license(file: Path, root: Path) -> str | None:
     side = file.with_name(file.name + ".license")
     if side.is_file():
-        return _first_line(side)
+        return _license_of(side)
     folder = file.parent
     while True:
         for name in LICENSE_FILES:
             if (folder / name).is_file():
-                return _first_line(folder / name)
+                return _license_of(folder / name)
         if folder == root or root not in folder.parents:
             return None
         folder = folder.parent
 
 
-def _first_line(path: Path) -> str | None:
+def _license_of(path: Path) -> str | None:
     """The raw license of a sidecar or LICENSE file: the id of a standard license text, else its first line."""
     from tk.curate.licenses import from_text
 
