@@ -131,7 +131,7 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
            dist: distributed.Dist) -> Path:
     cfg, last = _prepare_run(config, out, resume, dist.is_main)
     stop = max_steps or cfg.train.max_steps
-    index = ShardIndex(data, cfg.data.split, cfg.data.input_fovy_tolerance_deg)
+    index = ShardIndex(data, cfg.data.split, cfg.data.input_fovy_tolerance_deg, cfg.data.exclude_views)
     model = build_model(cfg, init if last is None else None, init_dino if last is None else None, cfg.train.seed)
     model.to(dist.device)
     ema = EMA(model, cfg.optim.ema_decay) if cfg.optim.ema_decay > 0 else None
