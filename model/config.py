@@ -36,6 +36,10 @@ DINO_VITB16 = {
     "initializer_range": 0.02,
 }
 BUILTIN_VITS = {"facebook/dino-vitb16": DINO_VITB16}
+# ViT hidden_act values tk implements (tk.model.vit.ACTIVATIONS): the parameter-free ones of transformers' ACT2FN.
+VIT_ACTIVATIONS = ("gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate", "gelu_10",
+                   "quick_gelu", "relu", "relu2", "relu6", "leaky_relu", "silu", "swish", "mish", "tanh", "sigmoid",
+                   "linear")
 
 # Class names of the official config, kept so a written config.yaml loads in the official code too.
 OFFICIAL_CLASSES = {
@@ -70,9 +74,11 @@ class ViTConfig:
     initializer_range: float = 0.02
 
     def __post_init__(self) -> None:
+        # image_size need not be a multiple of patch_size: transformers floors it (position table of (S//p)^2)
         _check(self.hidden_size % self.num_attention_heads == 0, "ViT hidden_size must divide by num_attention_heads")
-        _check(self.image_size % self.patch_size == 0, "ViT image_size must be a multiple of patch_size")
-        _check(self.hidden_act == "gelu", f"ViT hidden_act {self.hidden_act!r} is not supported (only 'gelu')")
+        _check(self.patch_size >= 1 and self.image_size >= self.patch_size, "ViT image_size must be >= patch_size >= 1")
+        _check(self.hidden_act in VIT_ACTIVATIONS,
+               f"ViT hidden_act {self.hidden_act!r} is not supported; use one of {', '.join(VIT_ACTIVATIONS)}")
 
 
 @dataclass
@@ -175,7 +181,8 @@ class TripoSRConfig:
         n = 3 if self.renderer.feature_reduction == "concat" else 1
         _check(d.in_channels == n * p.out_channels,
                f"decoder.in_channels must be {n} x post_processor.out_channels = {n * p.out_channels}")
-        _check(self.cond_image_size % v.patch_size == 0, "cond_image_size must be a multiple of the ViT patch_size")
+        # Not a multiple of the patch size is fine: the stride-p patch convolution floors it, as in the official code.
+        _check(self.cond_image_size >= v.patch_size, f"cond_image_size must be >= the ViT patch_size ({v.patch_size})")
 
     def to_official_dict(self) -> dict[str, Any]:
         """The config.yaml content in the official layout (class names included, no tk-only keys)."""
