@@ -37,11 +37,11 @@ class PatchRenderer(torch.nn.Module):
         self.model = model
 
     def forward(self, images: torch.Tensor, rays_o: torch.Tensor, rays_d: torch.Tensor) -> dict[str, torch.Tensor]:
-        """images (B,3,S,S), rays (B,V,N,3) -> rgb (B,V,N,3) on white, opacity (B,V,N,1)."""
+        """images (B,3,S,S), rays (B,V,N,3) -> rgb (B,V,N,3) on white, opacity and log transmittance (B,V,N,1)."""
         codes = self.model.encode(images)
         out = [self.model.renderer.render_rays(self.model.decoder, code, o, d)
                for code, o, d in zip(codes, rays_o, rays_d)]
-        return {k: torch.stack([o[k] for o in out]) for k in ("rgb", "opacity")}
+        return {k: torch.stack([o[k] for o in out]) for k in ("rgb", "opacity", "log_transmittance")}
 
 
 def build_model(config: TrainConfig, init: str | Path | None, init_dino: str | Path | None, seed: int) -> Any:
@@ -218,8 +218,9 @@ def _accumulate(net: torch.nn.Module, loader: Any, loss_fn: TrainingLoss, cfg: T
                 pred = net(batch["input"].to(dist.device), batch["rays_o"].to(dist.device), batch["rays_d"].to(dist.device))
             shape = batch["rgb"].shape  # (B,V,P,P,3)
             rgb, opacity = pred["rgb"].reshape(shape), pred["opacity"].reshape(*shape[:-1], 1)
+            log_t = pred["log_transmittance"].reshape(*shape[:-1], 1)
             loss, parts = loss_fn(rgb.flatten(0, 1), opacity.flatten(0, 1), batch["rgb"].to(dist.device).flatten(0, 1),
-                                  batch["mask"].to(dist.device).flatten(0, 1))
+                                  batch["mask"].to(dist.device).flatten(0, 1), log_t.flatten(0, 1))
             # Backward even on a NaN: DDP expects every forward to be followed by one; the step is dropped later.
             (loss / n).backward()
         finite = finite and math.isfinite(float(loss.detach()))
