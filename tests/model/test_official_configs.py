@@ -92,3 +92,105 @@ def test_a_vit_with_another_activation_loads_and_uses_it(tiny_ref_dir, tmp_path)
     with pytest.raises(TkError, match="hidden_act 'gelu_magic'") as e:
         load_model_config(bad)
     assert "\n" not in str(e.value)
+
+
+def tiny_config(tmp_path: Path, edit=lambda t: t, **sections: dict):
+    """configs/tiny.yaml as an official-format file, text-edited, then section keys set."""
+    from tk.model.config import PRESETS_DIR
+
+    folder = tmp_path / "cfg"
+    shutil.copytree(PRESETS_DIR / "tk-vit-tiny", folder / "tk-vit-tiny")
+    raw = yaml.safe_load(edit((PRESETS_DIR / "tiny.yaml").read_text()))
+    for name, values in sections.items():
+        raw[name].update(values)
+    (folder / "config.yaml").write_text(yaml.safe_dump(raw))
+    return load_model_config(folder / "config.yaml")
+
+
+def test_a_section_that_leaves_keys_out_gets_the_official_defaults(tmp_path):
+    """Official Transformer1D defaults: attention_head_dim 88, num_layers 1; NeRFMLP: activation relu."""
+    drop = ("  attention_head_dim: 16\n", "  num_layers: 2\n", "  activation: silu\n")
+
+    def edit(text: str) -> str:
+        for line in drop:
+            assert line in text
+            text = text.replace(line, "")
+        return text
+
+    cfg = tiny_config(tmp_path, edit)
+    assert (cfg.backbone.attention_head_dim, cfg.backbone.num_layers, cfg.decoder.activation) == (88, 1, "relu")
+    model = TripoSR(cfg)
+    assert len(model.backbone.transformer_blocks) == 1
+    assert model.backbone.proj_in.weight.shape == (4 * 88, 64)
+    assert any(isinstance(m, torch.nn.ReLU) for m in model.decoder.modules())
+
+
+@pytest.mark.parametrize("activation_fn", ["geglu", "gelu", "gelu-approximate", "geglu-approximate"])
+def test_every_official_feed_forward_builds_and_computes_its_formula(tmp_path, activation_fn):
+    import torch.nn.functional as F
+
+    model = TripoSR(tiny_config(tmp_path, backbone={"activation_fn": activation_fn}))
+    ff = model.backbone.transformer_blocks[0].ff
+    proj, out = ff.net[0].proj, ff.net[2]
+    assert proj.weight.shape == ((2 if activation_fn == "geglu" else 1) * 4 * 64, 64)
+    x = torch.randn(2, 5, 64)
+    h = proj(x)
+    act = {"geglu": lambda h: h.chunk(2, -1)[0] * F.gelu(h.chunk(2, -1)[1]),
+           "gelu": F.gelu,
+           "gelu-approximate": lambda h: F.gelu(h, approximate="tanh"),
+           "geglu-approximate": lambda h: h * torch.sigmoid(1.702 * h)}[activation_fn]
+    with torch.no_grad():
+        torch.testing.assert_close(ff(x), out(act(h)))
+
+
+def test_official_attention_switches(tmp_path):
+    """only_cross_attention: attn1 attends to the image tokens; double_self_attention: attn2 projects from
+    the block width (cross_attention_dim is then unused); upcast_attention: accepted, changes nothing."""
+    torch.manual_seed(0)
+    block = TripoSR(tiny_config(tmp_path / "a", backbone={"only_cross_attention": True,
+                                                          "cross_attention_dim": 64})).backbone.transformer_blocks[0]
+    assert block.attn1.to_k.in_features == 64
+    torch.nn.init.zeros_(block.attn2.to_out[0].weight), torch.nn.init.zeros_(block.attn2.to_out[0].bias)
+    h, c1, c2 = torch.randn(1, 6, 64), torch.randn(1, 9, 64), torch.randn(1, 9, 64)
+    with torch.no_grad():
+        assert (block(h, c1) - block(h, c2)).abs().max() > 1e-3  # only attn1 can see the image now
+    cfg = tiny_config(tmp_path / "b", backbone={"double_self_attention": True, "cross_attention_dim": 48})
+    assert TripoSR(cfg).backbone.transformer_blocks[0].attn2.to_k.in_features == 4 * 16
+    with pytest.raises(TkError, match="double_self_attention") as e:
+        tiny_config(tmp_path / "c", backbone={"double_self_attention": True, "attention_head_dim": 8})
+    assert "\n" not in str(e.value)
+    torch.manual_seed(1)
+    plain = TripoSR(tiny_config(tmp_path / "d"))
+    upcast = TripoSR(tiny_config(tmp_path / "e", backbone={"upcast_attention": True}))
+    upcast.load_state_dict(plain.state_dict())
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(upcast.encode(x), plain.encode(x), atol=0, rtol=0)
+
+
+def test_renderer_activations_resolve_like_get_activation(tmp_path):
+    """Official get_activation: case-insensitive, its own names, else torch.nn.functional's."""
+    import torch.nn.functional as F
+
+    cfg = tiny_config(tmp_path, renderer={"density_activation": "Softplus", "color_activation": "tanh"})
+    model = TripoSR(cfg)
+    codes = torch.randn(3, 8, 16, 16)
+    points = torch.rand(50, 3) - 0.5
+    q = model.renderer.query_triplane(model.decoder, points, codes)
+    torch.testing.assert_close(q["density_act"], F.softplus(q["density"] - 1.0))
+    torch.testing.assert_close(q["color"], torch.tanh(q["features"]))
+    cfg = tiny_config(tmp_path / "relu", renderer={"density_activation": "relu"})
+    q = TripoSR(cfg).renderer.query_triplane(model.decoder, points, codes)
+    torch.testing.assert_close(q["density_act"], F.relu(q["density"] - 1.0))
+
+
+def test_decoder_options_of_the_official_code(tmp_path):
+    """n_hidden_layers 0 builds what 1 builds (range(-1) is empty there); bias_init zero; unknown inits refused."""
+    zero = TripoSR(tiny_config(tmp_path / "a", decoder={"n_hidden_layers": 0, "bias_init": "zero"})).decoder
+    one = TripoSR(tiny_config(tmp_path / "b", decoder={"n_hidden_layers": 1})).decoder
+    assert {k: v.shape for k, v in zero.state_dict().items()} == {k: v.shape for k, v in one.state_dict().items()}
+    assert all(torch.count_nonzero(m.bias) == 0 for m in zero.modules() if isinstance(m, torch.nn.Linear))
+    for key, value in (("weight_init", "xavier"), ("bias_init", "one")):
+        with pytest.raises(TkError, match=f"decoder {key}") as e:
+            tiny_config(tmp_path / key, decoder={key: value})
+        assert "\n" not in str(e.value)
