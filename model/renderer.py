@@ -87,7 +87,10 @@ def triplane_features(triplane: torch.Tensor, points: torch.Tensor, reduction: s
 
 
 def _activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    return {"exp": torch.exp, "sigmoid": torch.sigmoid, "softplus": F.softplus, "none": lambda x: x}[name]
+    """The official get_activation: case-insensitive; besides its own names, any torch.nn.functional one."""
+    name = name.lower()
+    own = {"exp": torch.exp, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "softplus": F.softplus, "none": lambda x: x}
+    return own[name] if name in own else getattr(F, name)
 
 
 class TriplaneNeRFRenderer(nn.Module):
