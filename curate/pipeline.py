@@ -27,9 +27,9 @@ CANDIDATE_COLUMNS: dict[str, str] = {
     "vertex_count": "BIGINT", "face_count": "BIGINT", "mesh_count": "BIGINT", "material_count": "BIGINT",
     "texture_count": "BIGINT", "animation_count": "BIGINT", "bbox_extent": "DOUBLE[3]", "local_path": "VARCHAR",
     "title": "VARCHAR", "author": "VARCHAR", "url": "VARCHAR", "category": "VARCHAR",
-    "is_age_restricted": "BOOLEAN", "metadata": "VARCHAR",
+    "is_age_restricted": "BOOLEAN", "metadata": "VARCHAR", "missing_resources": "VARCHAR[]",
 }
-PROBE_COLUMNS = ("size_bytes", "vertex_count", "face_count", "mesh_count", "material_count", "texture_count", "animation_count", "bbox_extent", "local_path")
+PROBE_COLUMNS = ("size_bytes", "vertex_count", "face_count", "mesh_count", "material_count", "texture_count", "animation_count", "bbox_extent", "local_path", "missing_resources")
 
 
 @dataclass
@@ -368,6 +368,7 @@ def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRul
         "max_bytes": cfg.max_bytes, "timeout": cfg.timeout, "retries": cfg.retries,
         "download_dir": str(cfg.download_dir or _work_dir(cfg).parent / "objects"),
         "objaverse_dir": str(cfg.objaverse_dir or ""), "objaverse_url": cfg.objaverse_url,
+        "input_root": str(cfg.input.resolve()) if cfg.source == "local" and cfg.input else "",
     }
     if cfg.source == "objaverse" and not cfg.objaverse_dir:
         from tk.curate import objaverse_adapter
