@@ -38,7 +38,7 @@ def main(path: Path) -> dict:
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     _import(bpy, path)
-    refs = confine.confine_blender(bpy, path.parent)
+    refs = confine.confine_blender(bpy, path.parent, path.suffix.lower().lstrip("."))
     if refs.fatal:
         raise PermissionError(refs.fatal)
     meshes = [o for o in bpy.context.scene.objects if o.type == "MESH"]

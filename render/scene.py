@@ -90,7 +90,7 @@ def import_file(path: str, file_type: str) -> None:
             result = _IMPORTERS[file_type](path)
             if "FINISHED" not in result:
                 raise ImportFailed(f"the .{file_type} importer gave up ({', '.join(sorted(result))})")
-        after = confine.confine_blender(bpy, os.path.dirname(os.path.abspath(path)))
+        after = confine.confine_blender(bpy, os.path.dirname(os.path.abspath(path)), file_type)
         if after.fatal:
             raise ImportFailed(after.fatal)
         _refused[:] = refs.refused + after.refused

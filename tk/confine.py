@@ -188,16 +188,23 @@ def _scan_obj(path: Path, refs: Refs) -> None:
                     refs.refused.append(str(e))
 
 
-def confine_blender(bpy: Any, folder: str | os.PathLike[str]) -> Refs:
-    """After a Blender import: a .blend library outside `folder` fails the object; images outside it
-    are removed before any pixel is loaded, and listed as refused."""
+# Formats whose packed images are the file's own data (embedded media); other importers pack images they
+# read from separate files (glTF), so a packed image with a path outside the folder was read from outside.
+_OWN_PACKED = frozenset({"blend", "fbx", "usdz"})
+
+
+def confine_blender(bpy: Any, folder: str | os.PathLike[str], file_type: str) -> Refs:
+    """After a Blender import: a .blend library outside `folder` fails the object; images read (or to be
+    read) from outside it are removed before they render, and listed as refused."""
     refs = Refs()
     for lib in bpy.data.libraries:
         if not inside(bpy.path.abspath(lib.filepath), folder):
             refs.fatal = f"linked library {lib.filepath!r} resolves {OUTSIDE}"
             return refs
     for img in list(bpy.data.images):
-        if img.source not in ("FILE", "SEQUENCE", "TILED", "MOVIE") or img.packed_file is not None:
+        if img.source not in ("FILE", "SEQUENCE", "TILED", "MOVIE"):
+            continue
+        if img.packed_file is not None and file_type in _OWN_PACKED:
             continue
         name = img.filepath
         if name and not inside(bpy.path.abspath(name, library=img.library), folder):
