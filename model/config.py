@@ -19,7 +19,7 @@ from tk.errors import TkError
 from tk.sections import build_section
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs"
-PRESETS = ("tiny", "small", "triposr")
+PRESETS = ("tiny", "cpu", "small", "triposr")
 
 # facebook/dino-vitb16/config.json (architecture only; the weights come from the checkpoint).
 DINO_VITB16 = {

@@ -16,7 +16,7 @@ from tk.errors import TkError
 from tk.sections import build_section
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs" / "train"
-PRESETS = ("tiny", "small", "triposr", "finetune")
+PRESETS = ("tiny", "cpu", "small", "triposr", "finetune")
 
 
 def _check(ok: bool, msg: str) -> None:

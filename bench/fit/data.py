@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ def stage_objects(folder: Path) -> Path:
         dst.parent.mkdir(parents=True, exist_ok=True)
         for f in (src.parent.iterdir() if "/" in rel else [src]):
             if not (dst.parent / f.name).exists():
-                (dst.parent / f.name).symlink_to(f.resolve())
+                shutil.copy2(f, dst.parent / f.name)  # copies: links leaving the input folder are refused (tk.confine)
     return folder
 
 
