@@ -33,7 +33,14 @@ def test_quick_demo_end_to_end(tmp_path):
     assert len(mesh.faces) > 0 and len(mesh.vertices) > 0
     assert len(trimesh.load(out / "mesh.obj", force="mesh").faces) == len(mesh.faces)
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["mesh"]["split"] == "test" and summary["mesh"]["faces"] == len(mesh.faces)
+    held = summary["mesh of the held-out object"]
+    assert held["split"] == "test" and held["faces"] == len(trimesh.load(out / "held_out_mesh.glb", force="mesh").faces)
+    assert summary["mesh of a training object"]["faces"] == len(mesh.faces)
+    fit = summary["training objects, novel views"]
+    assert fit["held_out_views"] == [4, 5] and len(fit["objects"]) == 3  # 4 objects, the bunny held out
+    assert all(0.0 <= o["iou"] <= 1.0 and o["psnr"] > 5 for o in fit["objects"])
+    with Image.open(out / "training_fit.png") as img:
+        assert img.size[1] >= 3 * 128
     assert summary["render"]["objects"] == 4 and summary["render"]["views"] == 6
     assert "loss" in r.stderr + r.stdout and "mesh.glb" in r.stderr + r.stdout
 

@@ -29,9 +29,12 @@ def demo_cmd(
     for name, path in result.files.items():
         table.add_row(name, str(path.relative_to(result.out)) if path.is_relative_to(result.out) else str(path))
     console.print(table)
-    loss, mesh = result.numbers["loss"], result.numbers["mesh"]
-    console.print(f"loss {loss['first']:.4f} -> {loss['last']:.4f} over {loss['steps']} steps; "
-                  f"mesh of held-out '{mesh['object']}' ({mesh['split']} split): "
+    loss, mesh = result.numbers["loss"], result.numbers["mesh of the held-out object"]
+    fit = result.numbers["training objects, novel views"]["mean"]
+    console.print(f"loss {loss['first']:.4f} -> {loss['last']:.4f} over {loss['steps']} steps; training objects on "
+                  f"views never trained on: mask IoU {fit['iou']:.2f}, PSNR {fit['psnr']:.1f} dB "
+                  f"(all-white {fit['white_psnr']:.1f} dB) in training_fit.png")
+    console.print(f"mesh of held-out '{mesh['object']}' ({mesh['split']} split, never seen in training): "
                   f"{mesh['vertices']} vertices, {mesh['faces']} faces")
     if "warning" in mesh:
         console.print(f"[yellow]warning: {mesh['warning']}[/]")
