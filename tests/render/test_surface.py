@@ -76,29 +76,30 @@ def test_fixture_surface_matches_the_draco_file_loaded_independently():
     assert (agree > 0.9).mean() > 0.95
 
 
-BLEND_SCRIPT = """
+# Blender in its own process: bpy loaded into the test process would crash torch's tests after it
+MODIFIER_SCRIPT = """
 import bpy, sys
+from pathlib import Path
+from tk.render.pipeline import LocalExecutor, RenderConfig, render
+root = Path(sys.argv[-1])
+(root / "in").mkdir()
 bpy.ops.wm.read_factory_settings(use_empty=True)
 bpy.ops.mesh.primitive_cube_add(size=1.0)
-cube = bpy.context.active_object
-array = cube.modifiers.new("array", "ARRAY")
+array = bpy.context.active_object.modifiers.new("array", "ARRAY")
 array.count, array.relative_offset_displace = 3, (1.5, 0.0, 0.0)
 array.show_viewport = False  # render-only: the viewport depsgraph would not see it unless tk aligns the two
-bpy.ops.wm.save_as_mainfile(filepath=sys.argv[-1])
+bpy.ops.wm.save_as_mainfile(filepath=str(root / "in" / "cubes.blend"))
+cfg = RenderConfig(out=str(root / "out"), input_dir=str(root / "in"), views=3, resolution=32, engine="workbench",
+                   lighting="studio", depth=False, normals=False)
+assert render(cfg, executor=LocalExecutor())["ok"] == 1
 """
 
 
 @pytest.fixture(scope="module")
 def modifier_render(tmp_path_factory) -> tuple[np.ndarray, list[dict]]:
-    from tk.render.pipeline import LocalExecutor, RenderConfig, render
-
     root = tmp_path_factory.mktemp("modifier")
-    (root / "in").mkdir()
-    subprocess.run([sys.executable, "-c", BLEND_SCRIPT, str(root / "in" / "cubes.blend")], check=True,
-                   capture_output=True, timeout=120)
-    cfg = RenderConfig(out=str(root / "out"), input_dir=str(root / "in"), views=3, resolution=32, engine="workbench",
-                       lighting="studio", depth=False, normals=False)
-    assert render(cfg, executor=LocalExecutor())["ok"] == 1
+    r = subprocess.run([sys.executable, "-c", MODIFIER_SCRIPT, str(root)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
     surfaces, views = _surfaces_and_views(root / "out")
     (uid,) = surfaces
     return surfaces[uid], views[uid]
