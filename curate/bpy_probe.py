@@ -1,7 +1,9 @@
 """Child process: import one file with Blender (bpy) and print its counts as `TKPROBE {json}`.
 
 Run as `python -m tk.curate.bpy_probe FILE` by `tk.curate.probe`; a crash here kills only this process.
-Scripts embedded in .blend files are never run (auto-exec stays off).
+Scripts embedded in .blend files are never run (auto-exec stays off). Reads stay in the file's folder
+(`tk.confine`): a .blend library outside it fails the probe; an image outside it is dropped before its
+pixels load and reported in `missing_resources`.
 """
 
 from __future__ import annotations
@@ -32,8 +34,13 @@ def main(path: Path) -> dict:
     import bpy
     from mathutils import Vector
 
+    from tk import confine
+
     bpy.ops.wm.read_factory_settings(use_empty=True)
     _import(bpy, path)
+    refs = confine.confine_blender(bpy, path.parent, path.suffix.lower().lstrip("."))
+    if refs.fatal:
+        raise PermissionError(refs.fatal)
     meshes = [o for o in bpy.context.scene.objects if o.type == "MESH"]
     depsgraph = bpy.context.evaluated_depsgraph_get()
     vertices = faces = 0
@@ -52,6 +59,7 @@ def main(path: Path) -> dict:
         "material_count": len(bpy.data.materials), "texture_count": len(images),
         "animation_count": len(bpy.data.actions),
         "bbox_extent": [hi[i] - lo[i] for i in range(3)] if meshes else None,
+        "missing_resources": refs.refused,
     }
 
 

@@ -15,33 +15,50 @@ from tk.errors import TkError
 
 UNKNOWN = "unknown"
 
-# Exact spellings (after `_key`) that are not Creative Commons phrases.
+# Exact spellings (after `_key`), matched only as the whole value: short ids and license names.
 _ALIASES: dict[str, str] = {
-    "mit": "mit", "mit license": "mit", "the mit license": "mit", "expat": "mit",
+    "mit": "mit", "mit license": "mit", "the mit license": "mit", "the mit license mit": "mit", "expat": "mit",
     "apache 2 0": "apache-2.0", "apache license 2 0": "apache-2.0", "apache license version 2 0": "apache-2.0",
     "apache": "apache-2.0", "apache 2": "apache-2.0",
-    "bsd": "bsd-3-clause", "bsd license": "bsd-3-clause", "bsd 3 clause": "bsd-3-clause",
+    "bsd": "bsd-3-clause", "bsd license": "bsd-3-clause", "bsd 3 clause": "bsd-3-clause", "bsd 3": "bsd-3-clause",
+    "bsd 3 clause license": "bsd-3-clause", "new bsd license": "bsd-3-clause",
     "bsd 3 clause new or revised license": "bsd-3-clause", "bsd 2 clause": "bsd-2-clause",
+    "bsd 2 clause license": "bsd-2-clause", "simplified bsd license": "bsd-2-clause",
     "bsd 2 clause simplified license": "bsd-2-clause", "isc": "isc", "isc license": "isc",
     "zlib": "zlib", "zlib license": "zlib", "unlicense": "unlicense", "the unlicense": "unlicense",
     "0bsd": "0bsd", "bsd zero clause license": "0bsd",
-    "gpl 3 0": "gpl-3.0", "gnu general public license v3 0": "gpl-3.0", "gpl": "gpl-3.0", "gnu gpl": "gpl-3.0",
-    "gpl 2 0": "gpl-2.0", "gnu general public license v2 0": "gpl-2.0",
-    "lgpl 3 0": "lgpl-3.0", "gnu lesser general public license v3 0": "lgpl-3.0", "gnu lgpl": "lgpl-3.0",
-    "lgpl 2 1": "lgpl-2.1", "gnu lesser general public license v2 1": "lgpl-2.1",
-    "agpl 3 0": "agpl-3.0", "gnu affero general public license v3 0": "agpl-3.0",
+    "gpl 3 0": "gpl-3.0", "gpl 3 0 only": "gpl-3.0", "gpl 3 0 or later": "gpl-3.0", "gplv3": "gpl-3.0",
+    "gnu gpl v3": "gpl-3.0", "gnu general public license v3 0": "gpl-3.0", "gpl": "gpl-3.0", "gnu gpl": "gpl-3.0",
+    "gpl 2 0": "gpl-2.0", "gpl 2 0 only": "gpl-2.0", "gpl 2 0 or later": "gpl-2.0",
+    "gnu general public license v2 0": "gpl-2.0",
+    "lgpl 3 0": "lgpl-3.0", "lgpl 3 0 only": "lgpl-3.0", "lgpl 3 0 or later": "lgpl-3.0",
+    "gnu lesser general public license v3 0": "lgpl-3.0", "gnu lgpl": "lgpl-3.0",
+    "lgpl 2 1": "lgpl-2.1", "lgpl 2 1 only": "lgpl-2.1", "lgpl 2 1 or later": "lgpl-2.1",
+    "gnu lesser general public license v2 1": "lgpl-2.1",
+    "agpl 3 0": "agpl-3.0", "agpl 3 0 only": "agpl-3.0", "agpl 3 0 or later": "agpl-3.0",
+    "gnu affero general public license v3 0": "agpl-3.0",
     "mpl 2 0": "mpl-2.0", "mozilla public license 2 0": "mpl-2.0",
     "epl 2 0": "epl-2.0", "eclipse public license 2 0": "epl-2.0",
     "public domain": "public-domain", "pd": "public-domain", "public domain mark": "public-domain",
+    "public domain mark 1 0": "public-domain",
     "cc0": "cc0-1.0", "cc0 1 0": "cc0-1.0", "cc 0": "cc0-1.0", "creative commons zero v1 0 universal": "cc0-1.0",
     "creative commons public domain dedication": "cc0-1.0", "cc0 public domain dedication": "cc0-1.0",
     "creative commons cc0": "cc0-1.0", "cc zero": "cc0-1.0",
-    "creative commons gnu gpl": "gpl-2.0", "creative commons gnu lgpl": "lgpl-2.1",
+    "creative commons gnu gpl": "gpl-2.0", "creative commons gnu lgpl": "lgpl-2.1", "creative commons lgpl": "lgpl-2.1",
 }
 
-# Creative Commons elements, in the order the id spells them.
-_CC_ELEMENTS = (("nc", ("nc", "noncommercial")), ("nd", ("nd", "noderivatives", "noderivs")), ("sa", ("sa", "sharealike")))
+# Creative Commons elements, in the order the id spells them; "commercial" and "modif..." in any CC text
+# mean a restriction (e.g. "not for commercial use"), so they count too: a wrong NC only costs an object.
+_CC_ELEMENTS = (
+    ("nc", ("nc", "noncommercial", "commercial")),
+    ("nd", ("nd", "noderivatives", "noderivs", "noderivative", "modification", "modifications", "modify")),
+    ("sa", ("sa", "sharealike")),
+)
 _VERSION = re.compile(r"\b([1-4])(?: ([05]))?\b")
+# Sketchfab's short ids (and SPDX-style ones with a version), matched only as the whole value.
+_SHORT_ID = re.compile(r"^(?:cc )?by((?: nc)?(?: nd)?(?: sa)?)(?: ([1-4])(?: ([05]))?)?$")
+_CC_URL = re.compile(r"creativecommons\.org/(licenses|publicdomain)/([a-z-]+)/(\d\.\d)")
+_CC_URL_ELEMENTS = {"by", "by-sa", "by-nd", "by-nc", "by-nc-sa", "by-nc-nd"}
 
 CC_BY = frozenset({"cc0-1.0", "cc-by-1.0", "cc-by-2.0", "cc-by-2.5", "cc-by-3.0", "cc-by-4.0"})
 COMMERCIAL = CC_BY | frozenset({
@@ -52,35 +69,72 @@ POLICIES = ("cc-by", "commercial", "all")
 
 
 def _key(raw: str) -> str:
-    text = raw.lower().replace("non-commercial", "noncommercial").replace("no derivatives", "noderivatives")
-    text = text.replace("share alike", "sharealike").replace("share-alike", "sharealike").replace("no-derivatives", "noderivatives")
+    text = raw.lower().replace("non-commercial", "noncommercial").replace("non commercial", "noncommercial")
+    text = text.replace("no derivatives", "noderivatives").replace("no-derivatives", "noderivatives")
+    text = text.replace("no derivs", "noderivs").replace("share alike", "sharealike").replace("share-alike", "sharealike")
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
 
-def _creative_commons(key: str) -> str | None:
-    words = key.split()
-    is_cc = "attribution" in words or "by" in words or key.startswith(("cc ", "creative commons"))
-    if not is_cc or "by" not in words and "attribution" not in words:
-        return None
-    parts = ["cc-by"]
-    for name, spellings in _CC_ELEMENTS:
-        if any(s in words for s in spellings):
-            parts.append(name)
+def _version(key: str) -> str:
     m = _VERSION.search(key)
     # Sketchfab (and Objaverse) short ids carry no version: Sketchfab licenses are 4.0.
-    version = f"{m.group(1)}.{m.group(2) or 0}" if m else "4.0"
-    return "-".join(parts) + "-" + version
+    return f"{m.group(1)}.{m.group(2) or 0}" if m else "4.0"
+
+
+def _creative_commons(key: str) -> str | None:
+    """The CC id of free text that names a Creative Commons license, else None.
+
+    The text must say it is Creative Commons ("creative commons", a word "cc", or a CC legal code title
+    with "international"/"unported"), and name attribution ("attribution", or "by" right after "cc" or
+    "commons"): a bare "by" ("made by ACME", "GPL v3 by FSF") is never a license. CC0 is CC text that
+    says "cc0" (or "zero") and nothing of BY.
+    """
+    words = key.split()
+    says_cc = "creative commons" in key or "cc" in words or "cc0" in words
+    says_cc = says_cc or ("attribution" in words and ("international" in words or "unported" in words))
+    if not says_cc:
+        return None
+    attribution = "attribution" in words or any(
+        w == "by" and i > 0 and words[i - 1] in ("cc", "commons") for i, w in enumerate(words))
+    elements = [name for name, spellings in _CC_ELEMENTS if any(s in words for s in spellings)]
+    if not attribution:
+        zero = "cc0" in words or ("zero" in words and "creative commons" in key)
+        return "cc0-1.0" if zero and not elements else None
+    return "-".join(["cc-by", *elements]) + "-" + _version(key)
+
+
+def _from_url(raw: str) -> str | None:
+    m = _CC_URL.search(raw.lower())
+    if not m:
+        return None
+    kind, element, version = m.groups()
+    if kind == "publicdomain":
+        return "cc0-1.0" if element == "zero" else "public-domain" if element == "mark" else None
+    return f"cc-{element}-{version}" if element in _CC_URL_ELEMENTS else None
 
 
 def normalize(raw: str | None) -> str:
-    """The license id of a raw license string (`unknown` when missing or not recognised)."""
+    """The license id of a raw license string (`unknown` when missing or not recognised).
+
+    Short ids (`by`, `by-nc-sa`, `cc0`, `mit`) and license names match only as the whole value; free text
+    must carry the words of a real license (see `_creative_commons`); a question mark means nobody knows.
+    """
     if raw is None:
         return UNKNOWN
-    key = _key(str(raw))
+    text = str(raw)
+    if "?" in text:
+        return UNKNOWN
+    key = _key(text)
     if not key or key in ("none", "null", "nan", "other", "unknown", "noassertion", "all rights reserved"):
         return UNKNOWN
     if key in _ALIASES:
         return _ALIASES[key]
+    if url := _from_url(text):
+        return url
+    m = _SHORT_ID.match(key)
+    if m:
+        elements = [e for e in ("nc", "nd", "sa") if f" {e}" in f" {m.group(1)}"]
+        return "-".join(["cc-by", *elements]) + "-" + _version(key)
     return _creative_commons(key) or UNKNOWN
 
 

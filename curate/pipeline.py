@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tk.curate import licenses, report, rules, splits, writer
+from tk.curate import licenses, predicate, report, rules, splits, writer
 from tk.errors import TkError
 
 SOURCES = ("objaverse", "objaverse-xl", "local")
@@ -27,9 +27,9 @@ CANDIDATE_COLUMNS: dict[str, str] = {
     "vertex_count": "BIGINT", "face_count": "BIGINT", "mesh_count": "BIGINT", "material_count": "BIGINT",
     "texture_count": "BIGINT", "animation_count": "BIGINT", "bbox_extent": "DOUBLE[3]", "local_path": "VARCHAR",
     "title": "VARCHAR", "author": "VARCHAR", "url": "VARCHAR", "category": "VARCHAR",
-    "is_age_restricted": "BOOLEAN", "metadata": "VARCHAR",
+    "is_age_restricted": "BOOLEAN", "metadata": "VARCHAR", "missing_resources": "VARCHAR[]",
 }
-PROBE_COLUMNS = ("size_bytes", "vertex_count", "face_count", "mesh_count", "material_count", "texture_count", "animation_count", "bbox_extent", "local_path")
+PROBE_COLUMNS = ("size_bytes", "vertex_count", "face_count", "mesh_count", "material_count", "texture_count", "animation_count", "bbox_extent", "local_path", "missing_resources")
 
 
 @dataclass
@@ -95,6 +95,8 @@ class CurateConfig:
             raise TkError(f"--scores {self.scores}: file not found")
         self.fractions = splits.parse_fractions(self.split)
         licenses.allowed(self.license)
+        if self.where is not None:
+            predicate.check(self.where)
         return self
 
     @property
@@ -118,8 +120,9 @@ def build_rules(cfg: CurateConfig) -> list[rules.AnyRule]:
     out.append(rules.RankRule("duplicate", "sha256", "file_identifier", 1, ("sha256",), "one object per sha256 (first file_identifier kept)"))
     if cfg.scores is not None:
         out.append(rules.Rule("low_score", f"coalesce(score >= {float(cfg.min_score)}, false)", (), f"score >= {cfg.min_score}"))
-    if cfg.where:
-        out.append(rules.Rule("where", f"coalesce(({cfg.where}), false)", (), f"--where {cfg.where}"))
+    if cfg.where is not None:
+        # The predicate itself runs in a sandbox (tk.curate.predicate); the chain only reads its verdicts.
+        out.append(rules.Rule("where", f"{_WHERE_KEY} NOT IN (SELECT k FROM {_WHERE_TABLE})", (), f"--where {cfg.where}"))
     if cfg.max_per_category is not None:
         out.append(rules.RankRule("category_cap", "category", "score DESC NULLS LAST, uid", cfg.max_per_category, ("category",), f"at most {cfg.max_per_category} per category"))
     return out
@@ -165,8 +168,9 @@ def curate(cfg: CurateConfig) -> dict[str, Any]:
     score_key = _scores(con, cfg)
     con.execute(f"CREATE TEMP VIEW base AS {_base_sql(license_sql, score_key)}")
     all_rules = build_rules(cfg)
-    if cfg.where:
-        rules.check_where(con, cfg.where, "base")
+    if cfg.where is not None:
+        schema = con.sql("SELECT *, NULL::VARCHAR AS probe_error, NULL::VARCHAR AS probed_with FROM base LIMIT 0")
+        predicate.bind(cfg.where, schema.to_arrow_table().schema)
 
     probes = None
     if not cfg.no_download and cfg.out is not None:
@@ -180,6 +184,10 @@ def curate(cfg: CurateConfig) -> dict[str, Any]:
             probes = store.load()
             stats.setdefault("probe", {})["stored"] = probes.num_rows
     _objects_view(con, probes)
+    if cfg.where is not None:
+        con.register("_where_arrow", predicate.rejected(con, cfg.where, "objects", _WHERE_KEY))
+        con.execute(f"CREATE TEMP TABLE {_WHERE_TABLE} AS SELECT k FROM _where_arrow")
+        con.unregister("_where_arrow")
 
     # Which columns are NULL on every row: known without a scan for columns the source never fills
     # (XL annotations carry no counts) and for probe/score columns when there are no probes/scores;
@@ -360,6 +368,7 @@ def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRul
         "max_bytes": cfg.max_bytes, "timeout": cfg.timeout, "retries": cfg.retries,
         "download_dir": str(cfg.download_dir or _work_dir(cfg).parent / "objects"),
         "objaverse_dir": str(cfg.objaverse_dir or ""), "objaverse_url": cfg.objaverse_url,
+        "input_root": str(cfg.input.resolve()) if cfg.source == "local" and cfg.input else "",
     }
     if cfg.source == "objaverse" and not cfg.objaverse_dir:
         from tk.curate import objaverse_adapter
@@ -386,6 +395,9 @@ def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRul
 
 
 _CASE_MAX_SPELLINGS = 1000
+# The --where verdicts are keyed like the ranking rules (file_identifier is unique among kept rows).
+_WHERE_KEY = "coalesce(file_identifier, '')"
+_WHERE_TABLE = "_where_rejects"
 _XL_FILLED = {"uid", "source", "file_identifier", "file_type", "sha256", "license_raw", "metadata"}
 
 # Rules that read only what is known before fetching a file: rows failing them are never downloaded.

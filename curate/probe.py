@@ -4,6 +4,9 @@ trimesh opens glb/gltf/obj/ply/stl/off/dae/3mf in-process; formats only Blender 
 usd*, abc) go to `tk.curate.bpy_probe` in a child process with a timeout, so an importer crash or
 hang costs one row, not the job. `probe_file` never raises: a file that cannot be measured gets
 `probe_error`, which the `unreadable` rule turns into the row's reason.
+
+Every read stays in the object's folder (`tk.confine`, the rule render applies too): a buffer or MTL
+outside it fails the probe, an image outside it is never loaded and is listed in `missing_resources`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from tk import confine
 
 TRIMESH_TYPES = frozenset({"glb", "gltf", "obj", "ply", "stl", "off", "dae", "3mf"})
 BPY_TYPES = frozenset({"fbx", "blend", "usd", "usda", "usdc", "usdz", "abc"})
@@ -39,6 +44,8 @@ PROBE_SCHEMA = pa.schema([
     pa.field("probed_with", pa.string()),
     pa.field("probe_seconds", pa.float64()),
     pa.field("retryable", pa.bool_()),
+    # files the object names that were not read: outside its folder (refused) or not found
+    pa.field("missing_resources", pa.list_(pa.string())),
 ])
 
 
@@ -47,25 +54,34 @@ def empty_result(uid: str) -> dict[str, Any]:
     return {f.name: None for f in PROBE_SCHEMA} | {"uid": uid, "retryable": False}
 
 
-def probe_file(path: Path, file_type: str, timeout: float = 120.0) -> dict[str, Any]:
-    """Measure one file: counts, bbox extent, or `probe_error` (one line) when it cannot be read."""
+def probe_file(path: Path, file_type: str, timeout: float = 120.0, input_root: Path | None = None) -> dict[str, Any]:
+    """Measure one file: counts, bbox extent, or `probe_error` (one line) when it cannot be read.
+
+    `input_root`: the folder input the file was found in, which it may not leave through a link."""
     t0 = time.perf_counter()
     out: dict[str, Any] = {"local_path": str(path), "probe_error": None}
     try:
+        refused = confine.check_object(path, input_root)
+        refs = confine.scan(path, file_type) if refused is None else confine.Refs(fatal=refused)
+        if refs.fatal:
+            raise PermissionError(refs.fatal)
+        out["missing_resources"] = list(refs.refused)
         out["size_bytes"] = path.stat().st_size
         if out["size_bytes"] == 0:
             raise ValueError("empty file (0 bytes)")
         if file_type in TRIMESH_TYPES:
-            out |= _trimesh_probe(path, file_type)
+            out |= _trimesh_probe(path, file_type, out["missing_resources"])
             out["probed_with"] = "trimesh"
         elif file_type in BPY_TYPES:
-            out |= _bpy_probe(path, timeout)
+            found = _bpy_probe(path, timeout)
+            out |= found | {"missing_resources": out["missing_resources"] + found.get("missing_resources", [])}
             out["probed_with"] = "bpy"
         else:
             raise ValueError(f"no reader for file type '{file_type}'")
     except Exception as e:  # noqa: BLE001 - any failure of an untrusted file is that row's result
         out["probe_error"] = _one_line(e)
         out.setdefault("probed_with", "bpy" if file_type in BPY_TYPES else "trimesh")
+    out["missing_resources"] = sorted(set(out.get("missing_resources") or [])) or None
     out["probe_seconds"] = round(time.perf_counter() - t0, 4)
     return out
 
@@ -75,10 +91,30 @@ def _one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text}"[:300]
 
 
-def _trimesh_probe(path: Path, file_type: str) -> dict[str, Any]:
+def _confined_resolver(folder: Path, missing: list[str]) -> Any:
+    """A trimesh resolver that reads only files inside `folder`, noting each file it did not read."""
     import trimesh
 
-    scene = trimesh.load(str(path), file_type=file_type, force="scene", process=False)
+    class Confined(trimesh.resolvers.FilePathResolver):
+        def get(self, name: str) -> bytes:
+            try:
+                target = confine.resolve(name, folder)
+                return target.read_bytes()
+            except confine.Refused as e:
+                missing.append(str(e))
+            except OSError:
+                missing.append(f"{name!r} not found")
+            raise FileNotFoundError(name)
+
+    return Confined(str(folder))
+
+
+def _trimesh_probe(path: Path, file_type: str, missing: list[str]) -> dict[str, Any]:
+    import trimesh
+
+    # An MTL/texture may refuse or be missing: trimesh then loads the geometry without it.
+    resolver = _confined_resolver(path.parent, missing)
+    scene = trimesh.load(str(path), file_type=file_type, force="scene", process=False, resolver=resolver)
     meshes = [g for g in scene.geometry.values() if isinstance(g, trimesh.Trimesh)]
     for g in meshes:
         # process=False skips trimesh's own checks; a broken index buffer must still fail here.

@@ -75,6 +75,9 @@ def markdown(s: dict[str, Any]) -> str:
         "## Rejected by reason (first failing rule)", "", "| reason | rows |", "| --- | ---: |",
     ]
     lines += [f"| {k} | {v} |" for k, v in s["rejected_by_reason"].items()]
+    if s.get("outside_folders"):
+        lines += ["", "Linked folders not entered (they lead outside the input, see Security model in docs/design.md): "
+                  + ", ".join(f"`{p}`" for p in s["outside_folders"])]
     if s.get("skipped_rules"):
         lines += ["", "Skipped (their columns are empty, e.g. nothing was probed): "
                   + ", ".join(f"`{r['name']}`" for r in s["skipped_rules"])]

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tk.errors import TkError
-
 
 @dataclass(frozen=True)
 class Rule:
@@ -102,17 +100,6 @@ def active(rules: list[AnyRule], null_columns: set[str]) -> tuple[list[AnyRule],
     for rule in rules:
         (skipped if rule.columns and all(c in null_columns for c in rule.columns) else applied).append(rule)
     return applied, skipped
-
-
-def check_where(con: object, where: str, source: str) -> None:
-    """Fail with one line when the user's `--where` SQL does not bind against the objects table."""
-    import duckdb
-
-    try:
-        con.execute(f"SELECT count(*) FROM (SELECT * FROM {source} LIMIT 0) WHERE ({where})")  # type: ignore[attr-defined]
-    except duckdb.Error as e:
-        first = str(e).strip().splitlines()[0]
-        raise TkError(f"--where {where!r} is not a valid DuckDB predicate over the manifest columns: {first}") from None
 
 
 def null_columns(con: object, source: str, columns: list[str]) -> set[str]:

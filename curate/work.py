@@ -19,6 +19,9 @@ _SKETCHFAB_UID = re.compile(r"([0-9a-f]{32})/?$")
 
 def process(item: dict[str, Any]) -> dict[str, Any]:
     """Fetch and probe one candidate; return the probe row (see tk.curate.probe.PROBE_SCHEMA)."""
+    if item["source"] == "local" and not item.get("local_path"):
+        # tk.curate.sources.local leaves local_path empty for a file it refused to read (tk.confine)
+        return {"probe_error": "not read: a link resolving outside the input folder", "retryable": False}
     try:
         path = _fetch(item)
     except download.DownloadError as e:
@@ -28,7 +31,8 @@ def process(item: dict[str, Any]) -> dict[str, Any]:
     file_type = path.suffix.lower().lstrip(".") or item.get("file_type") or ""
     if path.stat().st_size > item["max_bytes"]:
         return {"local_path": str(path), "size_bytes": path.stat().st_size, "probe_error": f"too large: {path.stat().st_size} bytes"}
-    return probe_file(path, file_type, timeout=item["timeout"]) | {"retryable": False}
+    root = Path(item["input_root"]) if item.get("input_root") else None
+    return probe_file(path, file_type, timeout=item["timeout"], input_root=root) | {"retryable": False}
 
 
 def _fetch(item: dict[str, Any]) -> Path:

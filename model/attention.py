@@ -1,4 +1,4 @@
-"""Multi-head attention and the GEGLU feed-forward of TripoSR's backbone (diffusers parameter names)."""
+"""Multi-head attention and the feed-forward (GEGLU in TripoSR) of the backbone (diffusers parameter names)."""
 
 from __future__ import annotations
 
@@ -45,13 +45,45 @@ class GEGLU(nn.Module):
         return value * F.gelu(gate)
 
 
-class FeedForward(nn.Module):
-    """GEGLU(dim -> 4*dim) -> Dropout -> Linear(4*dim -> dim); keys net.0.proj, net.2."""
+class GELU(nn.Module):
+    """proj -> GELU, exact or tanh-approximated (activation_fn gelu / gelu-approximate)."""
 
-    def __init__(self, dim: int, mult: int = 4, dropout: float = 0.0) -> None:
+    def __init__(self, dim_in: int, dim_out: int, approximate: str = "none") -> None:
+        super().__init__()
+        self.proj = nn.Linear(dim_in, dim_out)
+        self.approximate = approximate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.gelu(self.proj(x), approximate=self.approximate)
+
+
+class ApproximateGELU(nn.Module):
+    """proj -> x * sigmoid(1.702 x) (activation_fn geglu-approximate, named so in the official code)."""
+
+    def __init__(self, dim_in: int, dim_out: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(dim_in, dim_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.proj(x)
+        return x * torch.sigmoid(1.702 * x)
+
+
+def _projection(activation_fn: str, dim: int, inner: int) -> nn.Module:
+    if activation_fn == "geglu":
+        return GEGLU(dim, inner)
+    if activation_fn == "geglu-approximate":
+        return ApproximateGELU(dim, inner)
+    return GELU(dim, inner, approximate="tanh" if activation_fn == "gelu-approximate" else "none")
+
+
+class FeedForward(nn.Module):
+    """act(dim -> 4*dim) -> Dropout -> Linear(4*dim -> dim); keys net.0.proj, net.2. TripoSR's act is GEGLU."""
+
+    def __init__(self, dim: int, mult: int = 4, dropout: float = 0.0, activation_fn: str = "geglu") -> None:
         super().__init__()
         inner = dim * mult
-        self.net = nn.ModuleList([GEGLU(dim, inner), nn.Dropout(dropout), nn.Linear(inner, dim)])
+        self.net = nn.ModuleList([_projection(activation_fn, dim, inner), nn.Dropout(dropout), nn.Linear(inner, dim)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for module in self.net:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import typer
 
@@ -14,7 +14,9 @@ def infer_command(
     out: Path = typer.Option(..., "--out", help="Output folder; one subfolder per image."),
     resolution: int = typer.Option(256, help="Marching-cubes grid resolution."),
     threshold: float = typer.Option(25.0, help="Density isosurface level."),
-    foreground_ratio: float = typer.Option(0.85, help="Share of the frame the object spans after cropping."),
+    foreground_ratio: Optional[float] = typer.Option(
+        None, help="Share of the frame the object spans after cropping; default: the median of the model's training "
+        "inputs (framing.json in the checkpoint), or 0.85 (the official value) for checkpoints without it."),
     format: str = typer.Option("glb,obj", "--format", help="Mesh formats, comma-separated: glb, obj, ply."),
     turntable_views: int = typer.Option(8, help="Turntable frames (0: none)."),
     turntable_size: int = typer.Option(128, help="Turntable frame size in pixels."),
@@ -35,7 +37,10 @@ def infer_command(
                       formats=tuple(f.strip().lower() for f in format.split(",") if f.strip()),
                       turntable_views=turntable_views, turntable_size=turntable_size, chunk_size=chunk_size,
                       prepared=prepared, save_density=save_density, device=device)
-    for r in infer(images, model, out, cfg):
+    results = infer(images, model, out, cfg)
+    if results:
+        typer.echo(f"object framed to {results[0]['foreground_ratio']:.2f} of the image ({results[0]['foreground_ratio_from']})")
+    for r in results:
         note = f"  ({r['warning']})" if "warning" in r else ""
         typer.echo(f"{r['image']} -> {r['dir']}  {r['vertices']} vertices, {r['faces']} faces{note}")
 

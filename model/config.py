@@ -19,7 +19,7 @@ from tk.errors import TkError
 from tk.sections import build_section
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs"
-PRESETS = ("tiny", "small", "triposr")
+PRESETS = ("tiny", "cpu", "small", "triposr")
 
 # facebook/dino-vitb16/config.json (architecture only; the weights come from the checkpoint).
 DINO_VITB16 = {
@@ -36,6 +36,21 @@ DINO_VITB16 = {
     "initializer_range": 0.02,
 }
 BUILTIN_VITS = {"facebook/dino-vitb16": DINO_VITB16}
+# ViT hidden_act values tk implements (tk.model.vit.ACTIVATIONS): the parameter-free ones of transformers' ACT2FN.
+VIT_ACTIVATIONS = ("gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate", "gelu_10",
+                   "quick_gelu", "relu", "relu2", "relu6", "leaky_relu", "silu", "swish", "mish", "tanh", "sigmoid",
+                   "linear")
+
+# backbone.activation_fn values of the official FeedForward (any other one fails there)
+FEEDFORWARD_ACTIVATIONS = ("geglu", "gelu", "gelu-approximate", "geglu-approximate")
+# Renderer activations the official get_activation resolves: its own names and the element-wise functions of
+# torch.nn.functional (trunc_exp, the official class default, is not one: it fails there, so tk refuses it).
+RENDER_ACTIVATIONS = ("none", "exp", "sigmoid", "tanh", "softplus", "relu", "relu6", "elu", "selu", "celu", "gelu",
+                      "silu", "mish", "leaky_relu", "hardtanh", "hardsigmoid", "hardswish", "logsigmoid", "softsign",
+                      "tanhshrink")
+# Official defaults that differ from tk's dataclass defaults (which are the released model's values): a section
+# that leaves these out gets what the official code would build.
+OFFICIAL_DEFAULTS = {"backbone": {"attention_head_dim": 88, "num_layers": 1}, "decoder": {"activation": "relu"}}
 
 # Class names of the official config, kept so a written config.yaml loads in the official code too.
 OFFICIAL_CLASSES = {
@@ -70,9 +85,11 @@ class ViTConfig:
     initializer_range: float = 0.02
 
     def __post_init__(self) -> None:
+        # image_size need not be a multiple of patch_size: transformers floors it (position table of (S//p)^2)
         _check(self.hidden_size % self.num_attention_heads == 0, "ViT hidden_size must divide by num_attention_heads")
-        _check(self.image_size % self.patch_size == 0, "ViT image_size must be a multiple of patch_size")
-        _check(self.hidden_act == "gelu", f"ViT hidden_act {self.hidden_act!r} is not supported (only 'gelu')")
+        _check(self.patch_size >= 1 and self.image_size >= self.patch_size, "ViT image_size must be >= patch_size >= 1")
+        _check(self.hidden_act in VIT_ACTIVATIONS,
+               f"ViT hidden_act {self.hidden_act!r} is not supported; use one of {', '.join(VIT_ACTIVATIONS)}")
 
 
 @dataclass
@@ -108,10 +125,10 @@ class BackboneConfig:
 
     def __post_init__(self) -> None:
         _check(self.in_channels % self.norm_num_groups == 0, "backbone in_channels must divide by norm_num_groups")
-        _check(self.activation_fn == "geglu", "backbone activation_fn must be 'geglu'")
-        _check(self.norm_type == "layer_norm", "backbone norm_type must be 'layer_norm'")
-        _check(not (self.only_cross_attention or self.double_self_attention or self.upcast_attention),
-               "backbone only_cross_attention/double_self_attention/upcast_attention are not supported")
+        _check(self.activation_fn in FEEDFORWARD_ACTIVATIONS,
+               f"backbone activation_fn {self.activation_fn!r}: use one of {', '.join(FEEDFORWARD_ACTIVATIONS)}")
+        _check(self.norm_type == "layer_norm", "backbone norm_type must be 'layer_norm' (the only one the official code has)")
+        # upcast_attention is accepted and has no effect: the official attention (SDPA) ignores it too
 
 
 @dataclass
@@ -132,7 +149,10 @@ class DecoderConfig:
 
     def __post_init__(self) -> None:
         _check(self.activation in ("silu", "relu"), f"decoder activation {self.activation!r}: use silu or relu")
-        _check(self.n_hidden_layers >= 1, "decoder n_hidden_layers must be >= 1")
+        # 0 builds what 1 builds, in the official code too (one hidden layer is always there)
+        _check(self.n_hidden_layers >= 0, "decoder n_hidden_layers must be >= 0")
+        _check(self.weight_init in (None, "kaiming_uniform"), "decoder weight_init must be kaiming_uniform or null")
+        _check(self.bias_init in (None, "zero"), "decoder bias_init must be zero or null")
 
 
 @dataclass
@@ -148,9 +168,10 @@ class RendererConfig:
     def __post_init__(self) -> None:
         _check(self.radius > 0, "renderer radius must be positive")
         _check(self.feature_reduction in ("concat", "mean"), "renderer feature_reduction must be concat or mean")
-        _check(self.density_activation in ("exp", "softplus", "none"),
+        _check(str(self.density_activation).lower() in RENDER_ACTIVATIONS,
                f"renderer density_activation {self.density_activation!r}: use exp (the official value)")
-        _check(self.color_activation in ("sigmoid", "none"), "renderer color_activation must be sigmoid")
+        _check(str(self.color_activation).lower() in RENDER_ACTIVATIONS,
+               f"renderer color_activation {self.color_activation!r}: use sigmoid (the official value)")
         _check(self.num_samples_per_ray >= 1, "renderer num_samples_per_ray must be >= 1")
 
 
@@ -171,11 +192,18 @@ class TripoSRConfig:
         t, b, p, d, v = self.tokenizer, self.backbone, self.post_processor, self.decoder, self.vit
         _check(b.in_channels == t.num_channels, "backbone.in_channels must equal tokenizer.num_channels")
         _check(p.in_channels == t.num_channels, "post_processor.in_channels must equal tokenizer.num_channels")
-        _check(b.cross_attention_dim == v.hidden_size, "backbone.cross_attention_dim must equal the ViT hidden_size")
+        # the image tokens are the keys/values of attn2 (and of attn1 with only_cross_attention)
+        if b.double_self_attention:
+            inner = b.num_attention_heads * b.attention_head_dim
+            _check(inner == v.hidden_size, "backbone with double_self_attention: num_attention_heads x "
+                   "attention_head_dim must equal the ViT hidden_size (the official model fails otherwise)")
+        if b.only_cross_attention or not b.double_self_attention:
+            _check(b.cross_attention_dim == v.hidden_size, "backbone.cross_attention_dim must equal the ViT hidden_size")
         n = 3 if self.renderer.feature_reduction == "concat" else 1
         _check(d.in_channels == n * p.out_channels,
                f"decoder.in_channels must be {n} x post_processor.out_channels = {n * p.out_channels}")
-        _check(self.cond_image_size % v.patch_size == 0, "cond_image_size must be a multiple of the ViT patch_size")
+        # Not a multiple of the patch size is fine: the stride-p patch convolution floors it, as in the official code.
+        _check(self.cond_image_size >= v.patch_size, f"cond_image_size must be >= the ViT patch_size ({v.patch_size})")
 
     def to_official_dict(self) -> dict[str, Any]:
         """The config.yaml content in the official layout (class names included, no tk-only keys)."""
@@ -218,6 +246,13 @@ def _resolve_interpolations(raw: dict[str, Any]) -> dict[str, Any]:
     return walk(raw)
 
 
+def _with_official_defaults(name: str, values: Any) -> Any:
+    """A section mapping with the official defaults filled in where they differ from tk's."""
+    if not isinstance(values, dict):
+        return values
+    return {**OFFICIAL_DEFAULTS.get(name, {}), **values}
+
+
 def _section(name: str, cls: type, values: Any) -> Any:
     return build_section("model config", name, cls, values)
 
@@ -251,7 +286,7 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Tripo
     for key, value in raw.items():
         if key.endswith("_cls") and value != OFFICIAL_CLASSES[key]:
             raise TkError(f"model config: {key} {value!r} is not supported; tk implements {OFFICIAL_CLASSES[key]}")
-    sections = {name: _section(name, cls, raw.get(name)) for name, cls in _SECTIONS.items()}
+    sections = {name: _section(name, cls, _with_official_defaults(name, raw.get(name))) for name, cls in _SECTIONS.items()}
     if "vit" in raw:  # tk extension: the ViT architecture inline (used by training configs)
         vit = _section("vit", ViTConfig, raw["vit"])
     else:

@@ -14,7 +14,7 @@ class NeRFMLP(nn.Module):
     def __init__(self, cfg: DecoderConfig) -> None:
         super().__init__()
         act = nn.SiLU if cfg.activation == "silu" else nn.ReLU
-        dims = [cfg.in_channels] + [cfg.n_neurons] * cfg.n_hidden_layers
+        dims = [cfg.in_channels] + [cfg.n_neurons] * max(cfg.n_hidden_layers, 1)  # official: 0 builds one layer too
         layers: list[nn.Module] = []
         for d_in, d_out in zip(dims[:-1], dims[1:]):
             layers += [nn.Linear(d_in, d_out, bias=cfg.bias), act()]

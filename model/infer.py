@@ -19,7 +19,7 @@ class InferConfig:
 
     resolution: int = 256  # marching-cubes grid size
     threshold: float = 25.0  # density_act isosurface level (official default)
-    foreground_ratio: float = 0.85
+    foreground_ratio: float | None = None  # None: the model folder's framing.json (tk.framing), else the official 0.85
     formats: tuple[str, ...] = ("glb", "obj")
     turntable_views: int = 8  # 0: no turntable
     turntable_size: int = 128
@@ -31,7 +31,7 @@ class InferConfig:
     def __post_init__(self) -> None:
         if self.resolution < 2:
             raise TkError(f"--resolution {self.resolution} must be >= 2 (256 is the official value)")
-        if not 0 < self.foreground_ratio <= 1:
+        if self.foreground_ratio is not None and not 0 < self.foreground_ratio <= 1:
             raise TkError(f"--foreground-ratio {self.foreground_ratio} must be in (0, 1] (0.85 is the official value)")
         bad = [f for f in self.formats if f not in MESH_FORMATS]
         if bad or not self.formats:
@@ -87,7 +87,16 @@ def infer(images: Sequence[str | Path], model_dir: str | Path, out_dir: str | Pa
     from tk.model.tsr import TripoSR
     from tk.progress import progress
 
+    import dataclasses
+
+    from tk import framing
+
     cfg = cfg or InferConfig()
+    source = "--foreground-ratio"
+    if cfg.foreground_ratio is None:  # the framing the model was trained with (one rule: tk.framing)
+        ratio, source = framing.read_ratio(model_dir) if model_dir is not None else (
+            framing.OFFICIAL_FOREGROUND_RATIO, "official TripoSR value")
+        cfg = dataclasses.replace(cfg, foreground_ratio=ratio)
     paths = [Path(p) for p in images]
     if not paths:
         raise TkError("no input images given: tk infer IMAGE... --model DIR --out DIR")
@@ -106,7 +115,8 @@ def infer(images: Sequence[str | Path], model_dir: str | Path, out_dir: str | Pa
                 Image.fromarray(image).save(tmp, format="PNG")
             code = model([image], device=cfg.device)[0]
             result = _write_outputs(model, code, folder, cfg)
-            results.append({"image": str(path), "dir": str(folder), "input": str(folder / "input.png"), **result})
+            results.append({"image": str(path), "dir": str(folder), "input": str(folder / "input.png"),
+                            "foreground_ratio": cfg.foreground_ratio, "foreground_ratio_from": source, **result})
             bar.advance(task)
     return results
 

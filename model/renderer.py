@@ -62,6 +62,15 @@ def composite(density_act: torch.Tensor, color: torch.Tensor, deltas: torch.Tens
     return (weights[..., None] * color).sum(dim=-2), weights.sum(dim=-1)
 
 
+def log_transmittance(density_act: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
+    """log of the light left after the ray, -sum(delta * sigma): density_act (N, S), deltas (S,) -> (N,).
+
+    Equals log(1 - opacity) up to composite's 1e-10 terms, but never saturates: where opacity rounds to 1 in
+    float32 this still has a gradient, which is what lets the mask loss push back on a saturated floater.
+    """
+    return -(density_act * deltas).sum(dim=-1)
+
+
 def triplane_features(triplane: torch.Tensor, points: torch.Tensor, reduction: str = "concat") -> torch.Tensor:
     """Bilinear triplane lookup. triplane (3, C, H, W), points (N, 3) in [-1, 1] -> (N, 3C) or (N, C).
 
@@ -78,7 +87,10 @@ def triplane_features(triplane: torch.Tensor, points: torch.Tensor, reduction: s
 
 
 def _activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    return {"exp": torch.exp, "sigmoid": torch.sigmoid, "softplus": F.softplus, "none": lambda x: x}[name]
+    """The official get_activation: case-insensitive; besides its own names, any torch.nn.functional one."""
+    name = name.lower()
+    own = {"exp": torch.exp, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "softplus": F.softplus, "none": lambda x: x}
+    return own[name] if name in own else getattr(F, name)
 
 
 class TriplaneNeRFRenderer(nn.Module):
@@ -114,21 +126,24 @@ class TriplaneNeRFRenderer(nn.Module):
         return {k: torch.cat([p[k] for p in parts], 0).view(*shape, -1) for k in parts[0]}
 
     def _render_chunk(self, decoder: nn.Module, triplane: torch.Tensor, rays_o: torch.Tensor,
-                      rays_d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """rays (N, 3) -> rgb (N, 3) on black, opacity (N,); invalid rays give 0."""
+                      rays_d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """rays (N, 3) -> rgb (N, 3) on black, opacity (N,), log transmittance (N,); invalid rays give 0."""
         t_near, t_far, valid = rays_intersect_box(rays_o, rays_d, self.cfg.radius)
         t_vals, t_mid = midpoint_samples(self.cfg.num_samples_per_ray, rays_o.device)
         pts = sample_points(rays_o[valid], rays_d[valid], t_near[valid], t_far[valid], t_mid)
         out = self._decode(decoder, pts.reshape(-1, 3), triplane)
         s = self.cfg.num_samples_per_ray
-        rgb_v, opa_v = composite(out["density_act"].view(-1, s), out["color"].view(-1, s, 3), t_vals[1:] - t_vals[:-1])
+        deltas = t_vals[1:] - t_vals[:-1]
+        rgb_v, opa_v = composite(out["density_act"].view(-1, s), out["color"].view(-1, s, 3), deltas)
+        logt_v = log_transmittance(out["density_act"].view(-1, s), deltas)
         rgb = rgb_v.new_zeros(rays_o.shape[0], 3).index_put((valid,), rgb_v)
         opacity = opa_v.new_zeros(rays_o.shape[0]).index_put((valid,), opa_v)
-        return rgb, opacity
+        log_t = logt_v.new_zeros(rays_o.shape[0]).index_put((valid,), logt_v)
+        return rgb, opacity, log_t
 
     def render_rays(self, decoder: nn.Module, triplane: torch.Tensor, rays_o: torch.Tensor,
                     rays_d: torch.Tensor) -> dict[str, torch.Tensor]:
-        """triplane (3, C, H, W), rays (..., 3) -> {"rgb": (..., 3) on white, "opacity": (..., 1)}.
+        """triplane (3, C, H, W), rays (..., 3) -> {"rgb": (..., 3) on white, "opacity", "log_transmittance": (..., 1)}.
 
         Rays are processed in chunks of chunk_size // num_samples rays; with gradient checkpointing on,
         each chunk's activations are recomputed in backward, so memory does not grow with the ray count.
@@ -136,18 +151,20 @@ class TriplaneNeRFRenderer(nn.Module):
         shape = rays_o.shape[:-1]
         o, d = rays_o.reshape(-1, 3), rays_d.reshape(-1, 3)
         n = max(self.chunk_size // self.cfg.num_samples_per_ray, 1) if self.chunk_size > 0 else max(o.shape[0], 1)
-        rgbs, opas = [], []
+        rgbs, opas, logts = [], [], []
         for i in range(0, o.shape[0], n):
             if self.gradient_checkpointing and torch.is_grad_enabled():
                 # the renderer draws no random numbers, so skip saving/restoring RNG state per chunk
-                rgb, opa = checkpoint(self._render_chunk, decoder, triplane, o[i:i + n], d[i:i + n],
-                                      use_reentrant=False, preserve_rng_state=False)
+                rgb, opa, logt = checkpoint(self._render_chunk, decoder, triplane, o[i:i + n], d[i:i + n],
+                                            use_reentrant=False, preserve_rng_state=False)
             else:
-                rgb, opa = self._render_chunk(decoder, triplane, o[i:i + n], d[i:i + n])
+                rgb, opa, logt = self._render_chunk(decoder, triplane, o[i:i + n], d[i:i + n])
             rgbs.append(rgb)
             opas.append(opa)
+            logts.append(logt)
         rgb, opacity = torch.cat(rgbs), torch.cat(opas)[:, None]
-        return {"rgb": (rgb + 1 - opacity).view(*shape, 3), "opacity": opacity.view(*shape, 1)}
+        return {"rgb": (rgb + 1 - opacity).view(*shape, 3), "opacity": opacity.view(*shape, 1),
+                "log_transmittance": torch.cat(logts).view(*shape, 1)}
 
     def forward(self, decoder: nn.Module, triplane: torch.Tensor, rays_o: torch.Tensor, rays_d: torch.Tensor) -> torch.Tensor:
         """Official call: triplane (3, C, H, W) or (B, 3, C, H, W) with matching rays -> rgb (..., 3)."""

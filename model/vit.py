@@ -7,6 +7,7 @@ Module and parameter names mirror transformers 4.35's `ViTModel`, so the officia
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +15,33 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from tk.model.config import ViTConfig
+
+
+def _tanh_gelu(x: torch.Tensor) -> torch.Tensor:
+    return F.gelu(x, approximate="tanh")
+
+
+# hidden_act -> function, as transformers' ACT2FN computes it (names listed in tk.model.config.VIT_ACTIVATIONS)
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "gelu": F.gelu,  # exact (erf) GELU: dino-vitb16's
+    "gelu_python": F.gelu,
+    "gelu_new": _tanh_gelu,
+    "gelu_pytorch_tanh": _tanh_gelu,
+    "gelu_fast": _tanh_gelu,
+    "gelu_accurate": _tanh_gelu,
+    "gelu_10": lambda x: F.gelu(x).clamp(-10.0, 10.0),
+    "quick_gelu": lambda x: x * torch.sigmoid(1.702 * x),
+    "relu": F.relu,
+    "relu2": lambda x: F.relu(x).square(),
+    "relu6": F.relu6,
+    "leaky_relu": F.leaky_relu,
+    "silu": F.silu,
+    "swish": F.silu,
+    "mish": F.mish,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "linear": lambda x: x,
+}
 
 
 def interpolate_pos_encoding(pos: torch.Tensor, height: int, width: int, patch_size: int) -> torch.Tensor:
@@ -42,7 +70,7 @@ class ViTPatchEmbeddings(nn.Module):
         self.projection = nn.Conv2d(cfg.num_channels, cfg.hidden_size, cfg.patch_size, stride=cfg.patch_size)
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) -> (B, H/p * W/p, D)."""
+        """(B, 3, H, W) -> (B, (H//p) * (W//p), D); rows and columns short of a whole patch are dropped."""
         return self.projection(pixel_values).flatten(2).transpose(1, 2)
 
 
@@ -101,9 +129,10 @@ class ViTIntermediate(nn.Module):
     def __init__(self, cfg: ViTConfig) -> None:
         super().__init__()
         self.dense = nn.Linear(cfg.hidden_size, cfg.intermediate_size)
+        self.act = ACTIVATIONS[cfg.hidden_act]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.gelu(self.dense(x))  # exact (erf) GELU, as "gelu" in transformers
+        return self.act(self.dense(x))
 
 
 class ViTOutput(nn.Module):

@@ -21,7 +21,7 @@ class CameraConfig:
     """Ranges the random views are drawn from (defaults: docs/design.md "Training geometry")."""
 
     fovy_deg: tuple[float, float] = (40.0, 40.0)
-    distance: tuple[float, float] = (1.9, 2.5)
+    distance: tuple[float, float] = (2.66, 3.06)  # tk.framing.default_distance(40): the object never touches the border
     elevation_deg: tuple[float, float] = (-10.0, 45.0)
     orbit: bool = False  # fixed evenly spaced azimuths at `orbit_elevation_deg` (evaluation views)
     orbit_elevation_deg: float = 15.0

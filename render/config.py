@@ -42,12 +42,12 @@ class RenderConfig:
     denoise: bool = True
     device: str = "cpu"
     lighting: str = "mixed"
-    lighting_per: str = "view"
+    lighting_per: str = "object"  # one draw per object; "view" contradicts TripoSR's view-independent colour
     hdri_dir: str | None = None
     seed: int = 0
     split_seed: int = 0
     fovy_deg: tuple[float, float] = (40.0, 40.0)
-    distance: tuple[float, float] = (1.9, 2.5)
+    distance: tuple[float, float] = (2.66, 3.06)  # tk.framing.default_distance(): no view cuts the object
     elevation_deg: tuple[float, float] = (-10.0, 45.0)
     orbit: bool = False
     depth: bool = True

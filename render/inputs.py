@@ -1,8 +1,15 @@
-"""The objects to render: kept rows of a `tk curate` manifest, or the 3D files of a folder."""
+"""The objects to render: kept rows of a `tk curate` manifest, or the 3D files of a folder.
+
+A folder is walked by `tk.confine.model_files`, as `tk curate --source local` walks it: hidden files and
+folders are skipped, and a file that is a link (or lies in a linked folder) resolving outside the folder
+becomes a failed object with its reason, never read. Paths keep their links (not resolved), so the
+worker's checks see where a file really lies relative to its folder.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +28,7 @@ class ObjectRef:
     file_type: str
     split: str
     local_path: str  # as the manifest gives it (relative paths stay relative in objects.parquet)
+    refused: str | None = None  # why the file is not read (it leaves the input folder), or None
 
 
 def from_manifest(folder: str | Path) -> list[ObjectRef]:
@@ -39,7 +47,7 @@ def from_manifest(folder: str | Path) -> list[ObjectRef]:
         p = Path(r["local_path"])
         resolved = p if p.is_absolute() else (folder / p if (folder / p).exists() else p)
         file_type = (r["file_type"] or p.suffix.lstrip(".")).lower()
-        refs.append(ObjectRef(r["uid"], str(resolved.resolve()), file_type, r["split"], r["local_path"]))
+        refs.append(ObjectRef(r["uid"], os.path.abspath(resolved), file_type, r["split"], r["local_path"]))
     if not refs:
         raise TkError(f"{path}: no kept rows with a local_path; run `tk curate` without --no-download")
     return refs
@@ -55,20 +63,26 @@ def from_folder(folder: str | Path, split_seed: int = 0) -> list[ObjectRef]:
         def split_of(uid: str, seed: int = 0) -> str:  # noqa: ARG001
             return "train"
 
+    from tk import confine
+
     folder = Path(folder)
-    files = sorted(
-        Path(d) / name
-        for d, _, names in os.walk(folder, followlinks=True)  # linked sub-folders are a common way to pick objects
-        for name in names
-        if Path(name).suffix.lower().lstrip(".") in EXTENSIONS and (Path(d) / name).is_file()
-    )
+    # linked sub-folders are a common way to pick objects: followed while they stay inside the folder
+    found = confine.model_files(folder, EXTENSIONS)
+    files = found.files
+    for linked in found.outside_folders:
+        print(f"tk render: not entering {linked}: a linked folder that leads outside --input", file=sys.stderr)
     if not files:
         raise TkError(f"--input {folder}: no 3D files ({', '.join(EXTENSIONS)}) found in it")
     refs, seen = [], set()
-    for p in files:
+    for p, refused in files:
+        file_type = p.suffix.lower().lstrip(".")
+        if refused:
+            uid = confine.refused_uid(str(p.relative_to(folder)))
+            refs.append(ObjectRef(uid, os.path.abspath(p), file_type, split_of(uid, split_seed), str(p), refused))
+            continue
         uid = sha256_file(p)
         if uid in seen:  # identical bytes under two names: one object
             continue
         seen.add(uid)
-        refs.append(ObjectRef(uid, str(p.resolve()), p.suffix.lower().lstrip("."), split_of(uid, split_seed), str(p)))
+        refs.append(ObjectRef(uid, os.path.abspath(p), file_type, split_of(uid, split_seed), str(p)))
     return refs

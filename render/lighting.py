@@ -9,7 +9,10 @@ Presets (`--lighting`):
   sky (25%) or a lamp rig in a dim room (15%); HDRI and sky views get a lamp rig half the time.
 - `hdri`: HDRI environments only. `sky`: physical sky with sun only. `studio`: key/fill/rim area lamps with a
   dim grey world (needs no HDRI at all). `uniform`: flat white world (shading-free, for debugging masks).
-Lighting is drawn per view, or with `per="object"` once per object for all its views.
+Lighting is drawn once per object by default (`per="object"`: environment, rotation, strength and lamps fixed
+in the object's world frame and shared by all its views, varied across objects). `per="view"` redraws it for every
+view around that view's camera: the views of one object then disagree on every surface's colour, which TripoSR's
+view-independent colour cannot fit (bench/render measures the disagreement); use it only for view-dependent models.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ class LightingConfig:
     """Which preset, how it is mixed (per view or per object) and the environment maps it may use."""
 
     preset: str = "mixed"
-    per: str = "view"
+    per: str = "object"
     hdris: tuple[str, ...] = field(default_factory=tuple)  # file names; the worker gets their paths
 
     def __post_init__(self) -> None:

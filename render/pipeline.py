@@ -114,7 +114,9 @@ def render(cfg: RenderConfig, executor: Executor | None = None) -> dict[str, Any
 
 
 def precheck(obj: ObjectRef, cfg: RenderConfig) -> str | None:
-    """Why `obj` cannot be rendered before any import (missing file, over the size cap), or None."""
+    """Why `obj` cannot be rendered before any import (refused, missing file, over the size cap), or None."""
+    if obj.refused:
+        return obj.refused
     if not os.path.isfile(obj.path):
         return f"file not found: {obj.path}"
     size_mb = os.path.getsize(obj.path) / 2**20

@@ -2,7 +2,9 @@
 
 Only the bpy worker imports this module. Files are untrusted: Python auto-execution stays off, .blend files
 are appended object by object (no scripts, no scene settings), and lights and cameras that came with a
-file are removed so only tk's lighting is seen.
+file are removed so only tk's lighting is seen. Reads stay in the object's folder (`tk.confine`, the rule
+the curate probe applies too): a buffer, MTL or library outside it fails the import, and an image outside
+it is removed before its pixels load and listed with the missing textures.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ _ADD_ONLY = frozenset(("glb", "gltf", "obj", "stl", "ply"))
 _pristine: set[int] | None = None  # as_pointer() of the data-blocks right after the last factory reset
 _current: str | None = None  # file type of the object imported since the last reset
 _clean: str | None = None  # file type of the previous object if it rendered without error, else None
+_refused: list[str] = []  # images of the current object that were not loaded because they lie outside its folder
 
 
 def _all_ids() -> list[Any]:
@@ -74,6 +77,12 @@ def import_file(path: str, file_type: str) -> None:
         raise ImportFailed(f"unsupported file type '.{file_type}' (supported: {', '.join(SUPPORTED)})")
     if not os.path.isfile(path):
         raise ImportFailed(f"file not found: {path}")
+    from tk import confine
+
+    _refused.clear()
+    refs = confine.scan(path, file_type)
+    if refs.fatal:
+        raise ImportFailed(refs.fatal)
     try:
         if file_type == "blend":
             _append_blend(path)
@@ -81,6 +90,10 @@ def import_file(path: str, file_type: str) -> None:
             result = _IMPORTERS[file_type](path)
             if "FINISHED" not in result:
                 raise ImportFailed(f"the .{file_type} importer gave up ({', '.join(sorted(result))})")
+        after = confine.confine_blender(bpy, os.path.dirname(os.path.abspath(path)), file_type)
+        if after.fatal:
+            raise ImportFailed(after.fatal)
+        _refused[:] = refs.refused + after.refused
     except ImportFailed:
         raise
     except Exception as e:  # importers raise anything from RuntimeError to AttributeError on odd files
@@ -138,8 +151,8 @@ def viewport_as_render() -> None:
 
 
 def missing_textures() -> list[str]:
-    """File paths of images the file references that do not exist on disk (recorded, not fatal)."""
-    missing = []
+    """File paths of images the file references that do not exist on disk or were refused (recorded, not fatal)."""
+    missing = list(_refused)
     for img in bpy.data.images:
         if img.source not in ("FILE", "SEQUENCE", "TILED") or img.packed_file is not None:
             continue

@@ -41,7 +41,7 @@ def list_steps(run: Path) -> list[Path]:
 
 def save(
     run: Path, step: int, model: torch.nn.Module, state: dict[str, Any], keep_last: int,
-    ema: torch.nn.Module | None = None,
+    ema: torch.nn.Module | None = None, extra_files: dict[str, str] | None = None,
 ) -> Path | None:
     """Write step folder `step` atomically, point `latest` at it, prune to `keep_last`; None if it existed."""
     from safetensors.torch import save_file
@@ -59,6 +59,8 @@ def save(
         if ema is not None:
             with atomic.atomic_path(tmp / "ema.safetensors") as path:
                 save_file({k: v.contiguous() for k, v in ema.state_dict().items()}, str(path))
+        for name, text in (extra_files or {}).items():  # e.g. framing.json, which tk infer reads
+            atomic.write_text(tmp / name, text)
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         manifest = {"step": step, "files": {str(p.relative_to(tmp)): sha256_file(p) for p in files}}
         atomic.write_text(tmp / MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")

@@ -17,12 +17,12 @@ weights_app = typer.Typer(
 
 
 def train_command(
-    config: Optional[str] = typer.Option(None, "--config", help="tiny | small | triposr | a YAML file (optional with --resume)."),
+    config: Optional[str] = typer.Option(None, "--config", help="tiny | small | triposr | finetune | a YAML file (optional with --resume)."),
     data: str = typer.Option(..., "--data", help="Renders folder (RENDERS_DIR/shards/*.parquet), local or a URL (s3://, gs://, fsspec)."),
     out: Path = typer.Option(..., "--out", help="Run folder: metrics.jsonl, checkpoints/, tb/."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop at this step (the lr schedule keeps the config's train.max_steps)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from RUN/checkpoints/latest (starts fresh when there is none)."),
-    init: Optional[Path] = typer.Option(None, "--init", help="Start from the weights of a checkpoint folder (config.yaml + model.safetensors / model.ckpt)."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Fine-tune the weights of a checkpoint folder (config.yaml + model.safetensors / model.ckpt); optimiser defaults of configs/train/finetune.yaml."),
     init_dino: Optional[Path] = typer.Option(None, "--init-dino", help="Initialise the image encoder from a local facebook/dino-vitb16 folder."),
 ) -> None:
     """Train TripoSR on rendered shards (patch MSE + LPIPS + mask BCE), resumable, single process or torchrun.
@@ -36,11 +36,23 @@ def train_command(
     from tk.train.loop import train
 
     if config is None and not resume:
-        raise TkError("give --config tiny|small|triposr|FILE (or --resume an existing run)")
+        raise TkError("give --config tiny|small|triposr|finetune|FILE (or --resume an existing run)")
     import os
 
-    last = train(config, data, out, max_steps=max_steps, resume=resume, init=init, init_dino=init_dino)
-    if os.environ.get("RANK", "0") == "0":
+    main_rank = os.environ.get("RANK", "0") == "0"
+    run_config = config
+    if init is not None and config is not None:
+        from tk.train import checkpoint
+        from tk.train.finetune import config_for_init
+
+        if not (resume and checkpoint.latest(out) is not None):  # a resumed run keeps its saved config
+            run_config, applied = config_for_init(config)
+            if applied and main_rank:
+                values = ", ".join(f"{k} {v:g}" for k, v in applied.items())
+                typer.echo(f"fine-tuning (--init): {values} (configs/train/finetune.yaml; set optim.* in a config file "
+                           "to choose others)")
+    last = train(run_config, data, out, max_steps=max_steps, resume=resume, init=init, init_dino=init_dino)
+    if main_rank:
         typer.echo(f"checkpoint: {last}")
 
 

@@ -16,7 +16,7 @@ from tk.errors import TkError
 from tk.sections import build_section
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs" / "train"
-PRESETS = ("tiny", "small", "triposr")
+PRESETS = ("tiny", "cpu", "small", "triposr", "finetune")
 
 
 def _check(ok: bool, msg: str) -> None:
@@ -34,8 +34,9 @@ class DataConfig:
     batch_size: int = 1  # objects per step and process
     num_workers: int = 2  # DataLoader worker processes per rank (0 = decode in the main process)
     shuffle_buffer: int = 64  # objects held in the shuffle buffer of each worker
-    split: str = "train"
+    split: str = "train"  # train, val, test, or all (every object, e.g. to measure how well a model fits them)
     input_fovy_tolerance_deg: float = 0.5
+    exclude_views: list[int] = field(default_factory=list)  # view indices never trained on (novel views for eval)
 
     def __post_init__(self) -> None:
         _check(self.views >= 1, "data.views must be >= 1")
@@ -44,7 +45,9 @@ class DataConfig:
         _check(self.batch_size >= 1, "data.batch_size must be >= 1")
         _check(self.num_workers >= 0, "data.num_workers must be >= 0")
         _check(self.shuffle_buffer >= 1, "data.shuffle_buffer must be >= 1")
-        _check(self.split in ("train", "val", "test"), "data.split must be train, val or test")
+        _check(self.split in ("train", "val", "test", "all"), "data.split must be train, val, test or all")
+        _check(isinstance(self.exclude_views, list) and all(isinstance(v, int) and v >= 0 for v in self.exclude_views),
+               "data.exclude_views must be a list of view indices (integers >= 0)")
 
 
 @dataclass

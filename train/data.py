@@ -76,11 +76,17 @@ class SampleSpec:
     world_size: int = 1
 
 
-def build_sample(ref: ObjectRef, reader: RowReader, spec: SampleSpec, epoch: int) -> dict[str, Any]:
-    """Decode one object's input view and V supervision patches with rays in the canonical gauge."""
+def build_sample(ref: ObjectRef, reader: RowReader, spec: SampleSpec, epoch: int) -> dict[str, Any] | None:
+    """Decode one object's input view and V supervision patches with rays in the canonical gauge.
+
+    None when every input candidate of the object is cut by the image border (never train on a cut input).
+    """
     cfg = spec.data
     rng = rng_for(spec.seed, epoch, ref.uid)
-    input_pos = int(rng.choice(ref.input_views))
+    where = reader.index.paths[ref.shard]
+    input_pos, input_rgba, redraws = choose_input(ref, reader, rng, where)
+    if input_pos is None:
+        return None
     others = [i for i in range(len(ref.views)) if i != input_pos]
     n_more = cfg.views - 1
     if n_more:
@@ -88,14 +94,14 @@ def build_sample(ref: ObjectRef, reader: RowReader, spec: SampleSpec, epoch: int
     else:
         picked = []
     positions = [input_pos, *(int(p) for p in picked)]
-    where = reader.index.paths[ref.shard]
     q, s = geometry.canonical_similarity(ref.views[input_pos].c2w)
     p = cfg.patch_size
     rgb, mask, rays_o, rays_d = [], [], [], []
     inp = None
     for pos in positions:
         view = ref.views[pos]
-        rgba = decode_rgba(reader.rgba_bytes(ref, view), f"{where} ({ref.uid} view {view.view})")
+        rgba = input_rgba if pos == input_pos else decode_rgba(reader.rgba_bytes(ref, view),
+                                                                 f"{where} ({ref.uid} view {view.view})")
         if rgba.shape[:2] != (view.height, view.width):
             raise ContractError(f"{where}: {ref.uid} view {view.view} is {rgba.shape[1]}x{rgba.shape[0]}, "
                                 f"the row says {view.width}x{view.height}")
@@ -116,7 +122,42 @@ def build_sample(ref: ObjectRef, reader: RowReader, spec: SampleSpec, epoch: int
         "mask": torch.from_numpy(np.stack(mask)),
         "rays_o": torch.from_numpy(np.stack(rays_o)),
         "rays_d": torch.from_numpy(np.stack(rays_d)),
+        "input_redraws": redraws,
     }
+
+
+def choose_input(ref: ObjectRef, reader: RowReader, rng: np.random.Generator, where: str
+                 ) -> tuple[int | None, np.ndarray | None, int]:
+    """(position, decoded RGBA, redraws) of the input view: a random usable view whose object is not cut by the
+    image border (tk.framing); a cut one is redrawn. (None, None, n) when every candidate is cut: skip the object."""
+    from tk import framing
+
+    candidates = [int(i) for i in rng.permutation(ref.input_views)]
+    for redraws, pos in enumerate(candidates):
+        view = ref.views[pos]
+        rgba = decode_rgba(reader.rgba_bytes(ref, view), f"{where} ({ref.uid} view {view.view})")
+        if not framing.touches_border(rgba[..., 3]):
+            return pos, rgba, redraws
+    return None, None, len(candidates)
+
+
+def input_framing(index: ShardIndex, limit: int = 256, seed: int = 0) -> dict[str, Any]:
+    """How the training inputs are framed (tk.framing): fill quantiles over up to `limit` seeded input candidates,
+    and how many of them the border cuts. `tk infer` crops a user's image to the median (framing.json)."""
+    from tk import framing
+
+    pairs = [(o, p) for o in index.objects for p in o.input_views]
+    picked = rng_for(seed, "framing").permutation(len(pairs))[:limit]
+    reader = RowReader(index)
+    fills, border = [], 0
+    for k in sorted(int(i) for i in picked):
+        ref, pos = pairs[k]
+        alpha = decode_rgba(reader.rgba_bytes(ref, ref.views[pos]))[..., 3]
+        if framing.touches_border(alpha):
+            border += 1
+        else:
+            fills.append(framing.foreground_fill(alpha))
+    return framing.summarise_fills(fills, border, len(pairs))
 
 
 def epoch_order(index: ShardIndex, seed: int, epoch: int) -> list[int]:
@@ -179,8 +220,14 @@ class ShardDataset(IterableDataset):
         worker = self.spec.rank * n_loader + local
         reader = RowReader(self.index)
         skip = skipped_samples(self.skip_batches, local, n_loader, self.spec.data.batch_size)
+        skipped = 0  # objects with no uncut input view, reported with the next sample
         for epoch, i in itertools.islice(worker_stream(self.index, self.spec, worker, n_global), skip, None):
-            yield build_sample(self.index.objects[i], reader, self.spec, epoch)
+            sample = build_sample(self.index.objects[i], reader, self.spec, epoch)
+            if sample is None:
+                skipped += 1
+                continue
+            sample["inputs_skipped"], skipped = skipped, 0
+            yield sample
 
 
 def check_feeds(index: ShardIndex, spec: SampleSpec) -> None:

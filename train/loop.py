@@ -37,11 +37,11 @@ class PatchRenderer(torch.nn.Module):
         self.model = model
 
     def forward(self, images: torch.Tensor, rays_o: torch.Tensor, rays_d: torch.Tensor) -> dict[str, torch.Tensor]:
-        """images (B,3,S,S), rays (B,V,N,3) -> rgb (B,V,N,3) on white, opacity (B,V,N,1)."""
+        """images (B,3,S,S), rays (B,V,N,3) -> rgb (B,V,N,3) on white, opacity and log transmittance (B,V,N,1)."""
         codes = self.model.encode(images)
         out = [self.model.renderer.render_rays(self.model.decoder, code, o, d)
                for code, o, d in zip(codes, rays_o, rays_d)]
-        return {k: torch.stack([o[k] for o in out]) for k in ("rgb", "opacity")}
+        return {k: torch.stack([o[k] for o in out]) for k in ("rgb", "opacity", "log_transmittance")}
 
 
 def build_model(config: TrainConfig, init: str | Path | None, init_dino: str | Path | None, seed: int) -> Any:
@@ -131,7 +131,7 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
            dist: distributed.Dist) -> Path:
     cfg, last = _prepare_run(config, out, resume, dist.is_main)
     stop = max_steps or cfg.train.max_steps
-    index = ShardIndex(data, cfg.data.split, cfg.data.input_fovy_tolerance_deg)
+    index = ShardIndex(data, cfg.data.split, cfg.data.input_fovy_tolerance_deg, cfg.data.exclude_views)
     model = build_model(cfg, init if last is None else None, init_dino if last is None else None, cfg.train.seed)
     model.to(dist.device)
     ema = EMA(model, cfg.optim.ema_decay) if cfg.optim.ema_decay > 0 else None
@@ -148,6 +148,7 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
         step, batches = 0, 0
         torch.manual_seed(cfg.train.seed + dist.rank)
     spec = SampleSpec(cfg.data, model.cfg.cond_image_size, cfg.train.seed, dist.rank, dist.world_size)
+    framing_text = _framing(out, index, cfg, dist)
     loader = iter(make_loader(index, spec, skip_batches=batches))
     loss_fn = TrainingLoss(cfg.loss).to(dist.device)
     log = RunLog(out) if dist.is_main else None
@@ -195,7 +196,7 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
                 if log is not None and step % cfg.train.image_every == 0:
                     log.images(step, *last_batch)
                 if step % cfg.train.checkpoint_every == 0 or step == stop:
-                    saved = _save(out, step, model, opt, sched, batches, cfg, ema, dist) or saved
+                    saved = _save(out, step, model, opt, sched, batches, cfg, ema, dist, framing_text) or saved
     finally:
         if log is not None:
             log.close()
@@ -218,11 +219,15 @@ def _accumulate(net: torch.nn.Module, loader: Any, loss_fn: TrainingLoss, cfg: T
                 pred = net(batch["input"].to(dist.device), batch["rays_o"].to(dist.device), batch["rays_d"].to(dist.device))
             shape = batch["rgb"].shape  # (B,V,P,P,3)
             rgb, opacity = pred["rgb"].reshape(shape), pred["opacity"].reshape(*shape[:-1], 1)
+            log_t = pred["log_transmittance"].reshape(*shape[:-1], 1)
             loss, parts = loss_fn(rgb.flatten(0, 1), opacity.flatten(0, 1), batch["rgb"].to(dist.device).flatten(0, 1),
-                                  batch["mask"].to(dist.device).flatten(0, 1))
+                                  batch["mask"].to(dist.device).flatten(0, 1), log_t.flatten(0, 1))
             # Backward even on a NaN: DDP expects every forward to be followed by one; the step is dropped later.
             (loss / n).backward()
         finite = finite and math.isfinite(float(loss.detach()))
+        # inputs cut by the border: redrawn (another view of the object) or, with no uncut view, the object skipped
+        parts["input_redraws"] = float(batch["input_redraws"].sum()) * n
+        parts["inputs_skipped"] = float(batch["inputs_skipped"].sum()) * n
         for k, v in {**parts, "loss": float(loss.detach())}.items():
             parts_sum[k] = parts_sum.get(k, 0.0) + v / n
     # Every rank must agree to skip, or their optimiser steps would diverge.
@@ -250,8 +255,26 @@ def _restore(last: Path, model: torch.nn.Module, opt: Any, sched: Any, ema: EMA 
     return int(state["step"]), int(state["batches"][dist.rank])
 
 
+def _framing(out: Path, index: ShardIndex, cfg: TrainConfig, dist: distributed.Dist) -> str:
+    """RUN/framing.json (measured once per run by rank 0, kept on resume): copied into every checkpoint."""
+    import json
+
+    from tk.framing import FRAMING_FILE
+    from tk.train.data import input_framing
+
+    path = out / FRAMING_FILE
+    if dist.is_main and not path.is_file():
+        record = input_framing(index, seed=cfg.train.seed)
+        atomic.write_text(path, json.dumps(record, indent=2) + "\n")
+        print(f"framing: training inputs fill {record['fill_p10']:.2f}-{record['fill_p90']:.2f} of the frame "
+              f"(median {record['foreground_ratio']:.2f}); {record['touching_border']} of the measured candidates "
+              "are cut by the border and never used as input")
+    distributed.barrier()
+    return path.read_text()
+
+
 def _save(out: Path, step: int, model: torch.nn.Module, opt: Any, sched: Any, batches: int, cfg: TrainConfig,
-          ema: EMA | None, dist: distributed.Dist) -> Path | None:
+          ema: EMA | None, dist: distributed.Dist, framing_text: str | None = None) -> Path | None:
     """Gather every rank's RNG state and data position; rank 0 writes the checkpoint folder."""
     positions = _gather(batches)
     rngs = _gather(_rng_state())
@@ -264,6 +287,9 @@ def _save(out: Path, step: int, model: torch.nn.Module, opt: Any, sched: Any, ba
                           "check that every rank runs the same config and tk version")
         state = {"step": step, "batches": positions, "rng": rngs, "optimizer": opt.state_dict(),
                  "scheduler": sched.state_dict(), "weight_checksums": checksums}
-        path = checkpoint.save(out, step, model, state, cfg.train.keep_last, ema.model if ema is not None else None)
+        from tk.framing import FRAMING_FILE
+
+        path = checkpoint.save(out, step, model, state, cfg.train.keep_last, ema.model if ema is not None else None,
+                               {FRAMING_FILE: framing_text} if framing_text else None)
     distributed.barrier()
     return path if dist.is_main else checkpoint.step_dir(out, step)

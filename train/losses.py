@@ -21,15 +21,18 @@ def view_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (pred - target).pow(2).flatten(1).mean(1).mean()
 
 
-def mask_bce(opacity: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """BCE of accumulated opacity (N,P,P,1) against the mask (N,P,P,1), opacity clamped away from 0 and 1.
+def mask_bce(opacity: torch.Tensor, mask: torch.Tensor, log_transmittance: torch.Tensor | None = None) -> torch.Tensor:
+    """BCE of accumulated opacity (N,P,P,1) against the mask (N,P,P,1), with no clamp that kills a gradient.
 
-    Written out rather than F.binary_cross_entropy: that op refuses a NaN input (a RuntimeError on CPU, a
-    device-side assert that kills the process on CUDA), so a diverged render could never reach the loop's
-    skip-the-step handling. Here a NaN opacity gives a NaN loss. Same values: the clamp keeps log >= -11.5.
+    log(1 - opacity) is taken as the renderer's log transmittance (-sum sigma * delta) when given: where a floater
+    saturates the opacity to 1 in float32, log1p(-o) would be -inf and a clamp would give it zero gradient, yet
+    this is the case the mask loss exists for. log(opacity) gets a tiny additive epsilon, which keeps a gradient
+    at opacity 0 too. Written out rather than F.binary_cross_entropy, which refuses NaN inputs (a RuntimeError on
+    CPU, a process-killing device assert on CUDA): here a NaN opacity gives a NaN loss that the loop skips.
     """
-    o = opacity.clamp(_EPS, 1.0 - _EPS)
-    return -(mask * torch.log(o) + (1.0 - mask) * torch.log1p(-o)).mean()
+    log_o = torch.log(opacity + _EPS)
+    log_not_o = log_transmittance if log_transmittance is not None else torch.log1p(-opacity + _EPS)
+    return -(mask * log_o + (1.0 - mask) * log_not_o).mean()
 
 
 def psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -51,13 +54,15 @@ class TrainingLoss(torch.nn.Module):
             self.lpips = load_lpips(cfg.lpips_net)
 
     def forward(
-        self, rgb: torch.Tensor, opacity: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
+        self, rgb: torch.Tensor, opacity: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+        log_transmittance: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """rgb/target (N,P,P,3) in [0,1], opacity/mask (N,P,P,1); N = objects x views."""
+        """rgb/target (N,P,P,3) in [0,1], opacity/mask/log_transmittance (N,P,P,1); N = objects x views."""
         with torch.autocast(device_type=rgb.device.type, enabled=False):
             rgb, opacity, target, mask = (t.float() for t in (rgb, opacity, target, mask))
+            log_t = None if log_transmittance is None else log_transmittance.float()
             mse = view_mse(rgb, target)
-            bce = mask_bce(opacity, mask)
+            bce = mask_bce(opacity, mask, log_t)
             total = mse + self.cfg.lambda_mask * bce
             parts = {"mse": float(mse.detach()), "bce": float(bce.detach())}
             if self.lpips is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -92,7 +93,8 @@ def list_shards(data: str) -> tuple[Any, list[str]]:
 class ShardIndex:
     """Objects of the chosen split across all shards of a renders folder, in shard order."""
 
-    def __init__(self, data: str, split: str = "train", fovy_tolerance_deg: float = 0.5) -> None:
+    def __init__(self, data: str, split: str = "train", fovy_tolerance_deg: float = 0.5,
+                 exclude_views: Sequence[int] = ()) -> None:
         self.data = str(data)
         self.fs, self.paths = list_shards(self.data)
         self.split = split
@@ -105,8 +107,10 @@ class ShardIndex:
                     raise ContractError(f"{path}: object {ref.uid} also appears in {self.paths[seen[ref.uid]]}; "
                                         "all views of one object must lie in one shard (re-render into one folder)")
                 seen[ref.uid] = shard_id
-                if ref.split != split:
+                if split != "all" and ref.split != split:
                     continue
+                if exclude_views:  # held out for evaluation: neither input nor supervision
+                    ref.views = [v for v in ref.views if v.view not in set(exclude_views)]
                 ref.input_views = [i for i, v in enumerate(ref.views)
                                    if geometry.is_input_view(v.c2w, v.fy, v.height, fovy_tolerance_deg)]
                 if ref.input_views:

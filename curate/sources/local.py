@@ -4,6 +4,11 @@ Licenses come, in this order, from a `--licenses FILE` mapping (CSV or JSON: pat
 optional author/title/url), a `<file>.license` sidecar, or a `LICENSE` file in the model's folder or a
 parent up to the input root; otherwise `unknown`. The same bytes under two paths are one object (one
 uid): the first path in sorted order is kept and the others are counted in the report.
+
+The folder is walked by `tk.confine.model_files`, as `tk render --input` walks it: hidden files and
+folders are skipped, and a file that is a link (or lies in a linked folder) resolving outside the input is
+never read: its row has no local_path, its uid is the sha256 of its relative path, and probing rejects
+it with the reason. Sidecar and LICENSE files are read only inside the input.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from tk import confine
 from tk.errors import TkError
 from tk.hashing import sha256_file
 
@@ -22,14 +28,14 @@ LICENSE_FILES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "license", "license.txt
 
 def model_files(root: Path) -> list[Path]:
     """Model files under `root` (recursive, sorted, hidden folders skipped)."""
+    return [p for p, _ in walk(root).files]
+
+
+def walk(root: Path) -> confine.Walk:
+    """Model files under `root` with why each is not read (or None); see `tk.confine.model_files`."""
     if not root.is_dir():
         raise TkError(f"--input {root}: not a folder; point --input at a folder of 3D files")
-    files = [
-        p for p in root.rglob("*")
-        if p.is_file() and p.suffix.lower().lstrip(".") in MODEL_TYPES
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    ]
-    return sorted(files)
+    return confine.model_files(root, MODEL_TYPES)
 
 
 def load_mapping(path: Path, input_root: Path) -> dict[Path, dict[str, str]]:
@@ -63,12 +69,12 @@ def load_mapping(path: Path, input_root: Path) -> dict[Path, dict[str, str]]:
 
 def _sidecar_license(file: Path, root: Path) -> str | None:
     side = file.with_name(file.name + ".license")
-    if side.is_file():
+    if side.is_file() and confine.inside(side, root):
         return _license_of(side)
     folder = file.parent
     while True:
         for name in LICENSE_FILES:
-            if (folder / name).is_file():
+            if (folder / name).is_file() and confine.inside(folder / name, root):
                 return _license_of(folder / name)
         if folder == root or root not in folder.parents:
             return None
@@ -87,17 +93,25 @@ def _license_of(path: Path) -> str | None:
 def rows(root: Path, licenses_file: Path | None = None, limit: int | None = None, stats: dict | None = None) -> Iterator[dict]:
     """Candidate rows (manifest columns plus title/author/url) for the model files under `root`.
 
-    `stats['identical_files']` counts files skipped because their bytes equal an earlier file's.
+    `stats['identical_files']` counts files skipped because their bytes equal an earlier file's;
+    `stats['outside_folders']` lists linked sub-folders not entered because they lead outside `root`.
     """
     stats = stats if stats is not None else {}
     stats.setdefault("identical_files", 0)
     root = root.resolve()
+    found = walk(root)
+    if found.outside_folders:
+        stats["outside_folders"] = [str(p.relative_to(root)) for p in found.outside_folders]
     mapping = load_mapping(licenses_file.resolve(), root) if licenses_file else {}
     seen: set[str] = set()
     n = 0
-    for file in model_files(root):
+    for file, refused in found.files:
         if limit is not None and n >= limit:
             return
+        if refused:
+            n += 1
+            yield _refused_row(file, root, refused)
+            continue
         uid = sha256_file(file)
         if uid in seen:
             stats["identical_files"] += 1
@@ -113,3 +127,14 @@ def rows(root: Path, licenses_file: Path | None = None, limit: int | None = None
             "attribution": attribution, "title": info.get("title"), "author": info.get("author"),
             "url": info.get("url"), "size_bytes": file.stat().st_size, "local_path": str(file),
         }
+
+
+def _refused_row(file: Path, root: Path, why: str) -> dict:
+    """The row of a file tk does not read: keyed by its path, no local_path (nothing to fetch or render)."""
+    rel = str(file.relative_to(root))
+    return {
+        "uid": confine.refused_uid(rel), "source": "local", "file_identifier": rel,
+        "file_type": file.suffix.lower().lstrip("."), "sha256": None, "license_raw": _sidecar_license(file, root),
+        "attribution": None, "title": None, "author": None, "url": None, "size_bytes": None, "local_path": None,
+        "metadata": json.dumps({"refused": why}),
+    }

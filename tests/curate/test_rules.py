@@ -6,7 +6,6 @@ import duckdb
 import pytest
 
 from tk.curate import rules
-from tk.errors import TkError
 
 
 @pytest.fixture()
@@ -69,11 +68,3 @@ def test_rules_over_all_null_columns_are_skipped(con):
     assert nulls == {"animation_count"}
     applied, skipped = rules.active([LICENSE, anim, FACES], nulls)
     assert [r.name for r in applied] == ["license", "too_few_faces"] and [r.name for r in skipped] == ["animated"]
-
-
-def test_invalid_where_is_one_clear_error(con):
-    rules.check_where(con, "face_count > 10 AND license = 'cc0'", "objects")
-    with pytest.raises(TkError, match=r"--where .* not a valid DuckDB predicate"):
-        rules.check_where(con, "no_such_column > 1", "objects")
-    with pytest.raises(TkError, match="--where"):
-        rules.check_where(con, "face_count >", "objects")

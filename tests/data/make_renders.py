@@ -25,12 +25,13 @@ def main(out: Path = ROOT / "tests" / "data" / "renders") -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "objects"
         for rel in OBJECTS:
-            # link the chosen files into one input folder; an OBJ's folder comes whole (mtl, textures)
+            # copy the chosen files into one input folder (links leaving --input are refused, tk.confine);
+            # an OBJ's folder comes whole (mtl, textures)
             original = ROOT / "manifests/sample/objects" / rel
             target = src / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             for f in original.parent.iterdir() if "/" in rel else [original]:
-                (target.parent / f.name).symlink_to(f)
+                shutil.copy(f, target.parent / f.name)
         staging = Path(tmp) / "renders"
         cfg = RenderConfig(out=str(staging), input_dir=str(src), views=8, resolution=64, engine="cycles", samples=16,
                            denoise=False, lighting="studio", seed=0)

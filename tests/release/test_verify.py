@@ -22,7 +22,7 @@ SHARD = "renders/shards/shard-00000.parquet"
 def test_sealed_release_verifies(synthetic_release):
     report = verify_release(synthetic_release)
     checks = dict(report.checks)
-    assert set(checks) == {"hashes", "schemas", "counts", "licenses", "record"}
+    assert set(checks) == {"hashes", "spec", "schemas", "counts", "licenses", "record"}
     assert "3 kept, 3 rendered x 2 views = 6 rows" in checks["counts"]
     assert "cc-by-3.0 1" in checks["licenses"] and "mit 1" in checks["licenses"]
 

@@ -30,7 +30,7 @@ def test_default_views_follow_the_training_geometry():
         v = sample_view(0, "obj", i, cfg, 512, 512)
         eye = v.c2w[:3, 3]
         dist = np.linalg.norm(eye)
-        assert 1.9 <= dist <= 2.5
+        assert 2.66 <= dist <= 3.06
         assert v.fovy_deg == pytest.approx(40.0)
         elevations.append(math.degrees(math.asin(eye[2] / dist)))
         # the camera looks at the origin: -Z of the camera points from the eye to the centre
@@ -81,3 +81,23 @@ def test_orbit_views_are_evenly_spaced():
 def test_bad_ranges_are_one_line_errors(kwargs):
     with pytest.raises(TkError):
         CameraConfig(**kwargs)
+
+
+def test_default_distance_keeps_any_normalised_object_inside_the_frame():
+    """At fovy 40 the unit cube's bounding sphere fits only from d = 2.53: the default range starts beyond it,
+    so no corner of any normalised object is cut by the border (the old 1.9-2.5 cut the fixture's crate)."""
+    from tk import framing
+    from tk.render.config import RenderConfig
+
+    assert CameraConfig().distance == framing.default_distance() == RenderConfig.__dataclass_fields__["distance"].default
+    corners = np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)])
+    for i in range(300):
+        v = sample_view(0, f"obj{i % 7}", i, CameraConfig(), 64, 64)
+        uv, depth = project(corners, v.c2w, v.fx, v.fy, v.cx, v.cy)
+        assert (depth > 0).all()
+        assert uv.min() >= 1.0 and uv.max() <= 63.0, (i, uv.min(), uv.max())
+    # and the CLI's default text says the same numbers
+    import inspect
+
+    from tk.render import cli
+    assert '"2.66,3.06"' in inspect.getsource(cli)

@@ -62,3 +62,17 @@ def test_colour_temperature_runs_warm_to_cool():
 def test_blender_ships_default_environment_maps():
     names = {p.name for p in bundled_hdris()}
     assert {"studio.exr", "forest.exr"} <= names
+
+
+def test_lighting_is_drawn_once_per_object_by_default():
+    """TripoSR's colour has no view dependence: by default every view of an object shares one lighting
+    (rig fixed in the world, not following the camera) and objects differ from each other."""
+    from tk.render.config import RenderConfig
+
+    assert RenderConfig.__dataclass_fields__["lighting_per"].default == "object"
+    cfg = LightingConfig("mixed", hdris=HDRIS)
+    for uid in ("a", "b", "c"):
+        views = [sample_lighting(3, uid, i, cfg, camera_azimuth_deg=45.0 * i) for i in range(8)]
+        assert all(v == views[0] for v in views)
+    objects = [sample_lighting(3, f"u{i}", 0, cfg, 0.0) for i in range(10)]
+    assert len({json.dumps(o, sort_keys=True) for o in objects}) == 10

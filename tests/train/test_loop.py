@@ -122,13 +122,30 @@ def test_mask_bce_lets_a_nan_opacity_through_as_a_nan_loss() -> None:
     from tk.train.losses import mask_bce
 
     torch.manual_seed(0)
-    opacity = torch.rand(2, 8, 8, 1)
-    opacity[0, 0, 0] = 0.0  # clamped to 1e-5, as before
+    opacity = torch.rand(2, 8, 8, 1) * 0.98 + 0.01
     mask = (torch.rand(2, 8, 8, 1) > 0.5).float()
-    want = F.binary_cross_entropy(opacity.clamp(1e-5, 1 - 1e-5), mask)
-    torch.testing.assert_close(mask_bce(opacity, mask), want, rtol=1e-5, atol=1e-6)
+    want = F.binary_cross_entropy(opacity, mask)
+    torch.testing.assert_close(mask_bce(opacity, mask), want, rtol=1e-3, atol=1e-5)
+    torch.testing.assert_close(mask_bce(opacity, mask, torch.log1p(-opacity)), want, rtol=1e-3, atol=1e-5)
     opacity[1, 2, 3] = float("nan")
     assert math.isnan(float(mask_bce(opacity, mask)))
+
+
+def test_mask_bce_pushes_back_on_a_saturated_floater() -> None:
+    """A ray whose opacity is 1 - 1e-7 over background (mask 0) is the floater the mask loss exists for: its
+    density must get a gradient. A clamp at 1 - 1e-5 (the old loss) gives exactly zero there."""
+    from tk.model.renderer import composite, log_transmittance
+    from tk.train.losses import mask_bce
+
+    samples = 128
+    deltas = torch.full((samples,), 1.0 / samples)
+    sigma = torch.full((1, samples), -math.log(1e-7), requires_grad=True)  # sum(sigma * delta) = 16.1
+    _, opacity = composite(sigma, torch.zeros(1, samples, 3), deltas)
+    assert 1 - float(opacity) < 1e-6
+    loss = mask_bce(opacity.view(1, 1, 1, 1), torch.zeros(1, 1, 1, 1), log_transmittance(sigma, deltas).view(1, 1, 1, 1))
+    loss.backward()
+    assert sigma.grad is not None and float(sigma.grad.sum()) == pytest.approx(1.0, rel=1e-3)  # d(-log T)/d sigma_i = delta_i
+    assert math.isfinite(float(loss)) and float(loss) == pytest.approx(-math.log(1e-7), rel=1e-4)
 
 
 def test_non_finite_gradient_skips_the_step(renders: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

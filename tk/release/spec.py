@@ -102,13 +102,15 @@ def parse_spec(raw: Any, base: Path, where: str = "spec") -> ReleaseSpec:
     sources = raw["sources"]
     if not isinstance(sources, list) or not sources:
         raise SpecError(f"{where}: 'sources' must be a non-empty list, e.g. [{{source: local, input: objects}}]")
+    curation = _section(raw, "curation", where)
+    check_where(curation, f"{where}: curation.where")
     spec = ReleaseSpec(
         name=name,
         version=str(raw["version"]),
         description=str(raw.get("description") or ""),
         tk_version=None if raw.get("tk_version") is None else str(raw["tk_version"]),
         sources=tuple(_parse_source(s, base, f"{where}: sources[{i}]") for i, s in enumerate(sources)),
-        curation=_section(raw, "curation", where),
+        curation=curation,
         render=_resolve_render_paths(_section(raw, "render", where), base, f"{where}: render"),
         raw=raw,
         base=str(base.resolve()),
@@ -138,6 +140,18 @@ def _parse_source(raw: Any, base: Path, where: str) -> SourceSpec:
     if kind == "objaverse-xl" and "xl_dir" not in paths and "input" not in paths:
         raise SpecError(f"{where}: an objaverse-xl source needs 'xl_dir' (the downloaded XL annotations)")
     return SourceSpec(source=kind, no_download=bool(raw.get("no_download", False)), **paths)
+
+
+def check_where(curation: Any, label: str) -> None:
+    """Fail with one line when the curation section's `where` is not one predicate tk would run (see
+    tk.curate.predicate): a spec that appends SQL or reads files is refused before anything runs."""
+    from tk.curate import predicate
+
+    if isinstance(curation, dict) and curation.get("where") is not None:
+        try:
+            predicate.check(curation["where"], label)
+        except TkError as e:
+            raise SpecError(str(e)) from None
 
 
 def _resolve_render_paths(render: dict[str, Any], base: Path, where: str) -> dict[str, Any]:

@@ -62,6 +62,8 @@ def verify_release(root: str | Path) -> VerifyReport:
     report = VerifyReport()
     _group(root, sums.check_sums(root))
     report.checks.append(("hashes", f"{len(sums.read_sums(root))} files match {layout.SUMS}"))
+    _group(root, check_spec(root, record))
+    report.checks.append(("spec", f"{layout.SPEC} holds only what a rebuild may run"))
     _group(root, check_schemas(root))
     report.checks.append(("schemas", f"manifest, objects and {len(layout.shards(root))} shard(s) match tk contracts"))
     _group(root, check_counts(root, record))
@@ -79,6 +81,29 @@ def verify_release(root: str | Path) -> VerifyReport:
 def _group(root: Path, problems: list[str]) -> None:
     if problems:
         raise VerifyError(root, problems)
+
+
+def check_spec(root: Path, record: dict[str, Any]) -> list[str]:
+    """The spec a rebuild would run (spec.yaml, and its copy in RELEASE.json) passes the spec's own checks
+    that need no sources: its curation `where` is one predicate tk would run (tk.curate.predicate)."""
+    import yaml
+
+    from tk.release.spec import SpecError, check_where
+
+    try:
+        shipped = yaml.safe_load((root / layout.SPEC).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return [f"{layout.SPEC}: not readable YAML"]
+    problems = []
+    for label, spec in ((f"{layout.SPEC}: curation.where", shipped), (f"{layout.RELEASE_JSON}: spec.curation.where", record["spec"])):
+        if not isinstance(spec, dict) or not isinstance(spec.get("curation") or {}, dict):
+            problems.append(f"{label.split(':')[0]}: the spec is not a mapping with a 'curation' mapping")
+            continue
+        try:
+            check_where(spec.get("curation"), label)
+        except SpecError as e:
+            problems.append(str(e))
+    return problems
 
 
 def check_schemas(root: Path) -> list[str]:

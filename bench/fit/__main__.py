@@ -1,0 +1,155 @@
+"""bench/fit: does a model trained with tk learn 3D? Oracle vs trained, on novel views of the training objects.
+
+    python -m bench.fit [--out bench-out/fit] [--lighting object,view] [--config cpu] [--max-steps N]
+
+For each lighting setting (one draw per object, the default; one per view, for comparison) it renders 10 sample
+objects x 16 views at 64², then
+- the oracle: per object, a triplane and decoder optimised directly on views 0-11 (bench/fit/oracle.py);
+- the trained model: `tk train --config cpu` (its default length unless --max-steps) on views 0-11 of all objects;
+and scores both on the held-out views 12-15 from the same input view's gauge (bench/fit/measure.py): PSNR against
+the all-white baseline, mask IoU, and Chamfer / F-score against the object's surface in normalised units.
+Writes OUT/fit.json and OUT/fit.md and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.fit.data import HELD_OUT, render_set
+from bench.fit.measure import Gauge, mean_scores, score_surface, score_views
+
+KEYS = ("iou", "psnr", "white_psnr", "fscore@0.1", "chamfer")
+
+
+def gauges(index: Any, reader: Any) -> dict[str, Gauge]:
+    """Per object, the gauge of its first usable training input view (object inside the frame)."""
+    from tk import framing
+    from tk.train import geometry
+    from tk.train.data import decode_rgba
+
+    out = {}
+    for ref in index.objects:
+        for pos in ref.input_views:
+            view = ref.views[pos]
+            if view.view in HELD_OUT or framing.touches_border(decode_rgba(reader.rgba_bytes(ref, view))[..., 3]):
+                continue
+            q, s = geometry.canonical_similarity(view.c2w)
+            out[ref.uid] = Gauge(pos, q, s)
+            break
+    return out
+
+
+def score(renderer: Any, decoder: Any, code: Any, ref: Any, reader: Any, gauge: Gauge, mesh: Any) -> dict[str, float]:
+    """Held-out view scores and surface scores of one scene code."""
+    held = [i for i, v in enumerate(ref.views) if v.view in HELD_OUT]
+    row = mean_scores(score_views(renderer, decoder, code, ref, reader, gauge, held))
+    if mesh is not None:
+        row.update(score_surface(renderer, decoder, code, mesh, gauge))
+    return row
+
+
+def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle_steps: int) -> dict[str, Any]:
+    """Render, fit the oracle, train, and score both for one lighting setting."""
+    import torch
+
+    from tk.model import TripoSR, load_model_config
+    from tk.train.config import load_config, with_overrides
+    from tk.train.data import decode_rgba, input_image
+    from tk.train.evaluate import _objects_table, gt_mesh
+    from tk.train.loop import train
+    from tk.train.shards import RowReader, ShardIndex
+    from bench.fit.oracle import fit_triplane
+
+    data = out / f"renders-{per}"
+    render_set(data, per)
+    index = ShardIndex(str(data), "all")
+    reader = RowReader(index)
+    objects = _objects_table(str(data))
+    g = gauges(index, reader)
+    cfg = load_config(config)
+    cfg = with_overrides(cfg, data={"split": "all", "exclude_views": list(HELD_OUT)})
+    model_cfg = load_model_config(cfg.model) if isinstance(cfg.model, str) else cfg.model_config()
+    rows: dict[str, dict[str, Any]] = {ref.uid: {} for ref in index.objects if ref.uid in g}
+    t0 = time.perf_counter()
+    for ref in index.objects:
+        if ref.uid not in g:
+            continue
+        train_pos = [i for i, v in enumerate(ref.views) if v.view not in HELD_OUT]
+        code, renderer, decoder = fit_triplane(model_cfg, ref, reader, g[ref.uid], train_pos, steps=oracle_steps)
+        rows[ref.uid]["oracle"] = score(renderer, decoder, code, ref, reader, g[ref.uid],
+                                        gt_mesh(ref.uid, None, objects, str(data)))
+        print(f"  oracle {per} {ref.uid[:10]}: " + _fmt(rows[ref.uid]["oracle"]), flush=True)
+    oracle_s = time.perf_counter() - t0
+    run = out / f"run-{per}"
+    t0 = time.perf_counter()
+    last = train(cfg, str(data), run, max_steps=max_steps, resume=True)
+    train_s = time.perf_counter() - t0
+    model = TripoSR.from_pretrained(last).eval()
+    with torch.no_grad():
+        for ref in index.objects:
+            if ref.uid not in g:
+                continue
+            gauge = g[ref.uid]
+            rgba = decode_rgba(reader.rgba_bytes(ref, ref.views[gauge.input_pos]))
+            code = model.encode(input_image(rgba, model.cfg.cond_image_size)[None])[0]
+            rows[ref.uid]["trained"] = score(model.renderer, model.decoder, code, ref, reader, gauge,
+                                             gt_mesh(ref.uid, None, objects, str(data)))
+    means = {side: mean_scores([r[side] for r in rows.values()]) for side in ("oracle", "trained")}
+    return {"lighting_per": per, "objects": rows, "mean": means, "oracle_seconds": oracle_s,
+            "train_seconds": train_s, "checkpoint": str(last), "steps": int(Path(last).name.split("-")[-1])}
+
+
+def _fmt(row: dict[str, float]) -> str:
+    return " ".join(f"{k} {row[k]:.3f}" for k in KEYS if k in row)
+
+
+def markdown(results: list[dict[str, Any]], config: str) -> str:
+    """The table docs/train.md keeps: per lighting, per object and mean, oracle vs trained."""
+    lines = [f"Held-out views 12-15 of the training objects; trained: `--config {config}`.", ""]
+    head = "| lighting | object | oracle IoU | trained IoU | IoU ratio | oracle PSNR | trained PSNR | white PSNR | oracle F@0.1 | trained F@0.1 |"
+    lines += [head, "|" + " --- |" * head.count("|")[:-1] if False else "|" + " --- |" * (head.count("|") - 1)]
+    for res in results:
+        items = list(res["objects"].items()) + [("**mean**", res["mean"])]
+        for uid, r in items:
+            o, t = r["oracle"], r["trained"]
+            lines.append(f"| {res['lighting_per']} | {uid[:10]} | {o['iou']:.3f} | {t['iou']:.3f} | "
+                         f"{t['iou'] / max(o['iou'], 1e-9):.2f} | {o['psnr']:.2f} | {t['psnr']:.2f} | "
+                         f"{t['white_psnr']:.2f} | {o.get('fscore@0.1', float('nan')):.3f} | "
+                         f"{t.get('fscore@0.1', float('nan')):.3f} |")
+    for res in results:
+        lines.append("")
+        lines.append(f"{res['lighting_per']}: trained {res['steps']} steps in {res['train_seconds'] / 60:.1f} min; "
+                     f"oracle {res['oracle_seconds'] / 60:.1f} min")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Parse the options, run every lighting setting, print and write the table."""
+    import torch
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default="bench-out/fit")
+    p.add_argument("--lighting", default="object,view")
+    p.add_argument("--config", default="cpu")
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--oracle-steps", type=int, default=300)
+    args = p.parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    out = Path(args.out)
+    results = [run_lighting(out, per, args.config, args.max_steps, args.oracle_steps)
+               for per in args.lighting.split(",")]
+    table = markdown(results, args.config)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "fit.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
+    (out / "fit.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
