@@ -9,6 +9,7 @@ from tk.render.cameras import azimuth_of, sample_view
 from tk.render.config import RenderConfig
 from tk.render.inputs import ObjectRef
 from tk.render.lighting import sample_lighting
+from tk.render.surface import POINTS, surface_seed
 
 
 def make_job(obj: ObjectRef, cfg: RenderConfig, hdri_paths: dict[str, str]) -> dict[str, Any]:
@@ -23,12 +24,14 @@ def make_job(obj: ObjectRef, cfg: RenderConfig, hdri_paths: dict[str, str]) -> d
     used = {v["light"]["env"]["file"] for v in views if v["light"]["env"]["type"] == "hdri"}
     return {"uid": obj.uid, "path": obj.path, "file_type": obj.file_type, "width": cfg.resolution,
             "height": cfg.resolution, "engine": cfg.engine_settings().__dict__, "views": views,
-            "hdri_paths": {k: hdri_paths[k] for k in used}}
+            "hdri_paths": {k: hdri_paths[k] for k in used}, "surface_points": POINTS,
+            "surface_seed": surface_seed(cfg.seed, obj.uid)}
 
 
 def shard_rows(result: dict[str, Any], job: dict[str, Any], split: str) -> list[dict[str, Any]]:
-    """One shards-contract row per rendered view of a successful result."""
+    """One shards-contract row per rendered view of a successful result; the first view's row holds the surface."""
     by_view = {v["view"]: v for v in job["views"]}
+    first = min((v["view"] for v in result["views"]), default=None)
     rows = []
     for v in result["views"]:
         spec = by_view[v["view"]]
@@ -37,6 +40,7 @@ def shard_rows(result: dict[str, Any], job: dict[str, Any], split: str) -> list[
             "normal": v["normal"], "c2w": [float(x) for row in spec["c2w"] for x in row],
             "fx": spec["fx"], "fy": spec["fy"], "cx": spec["cx"], "cy": spec["cy"],
             "width": job["width"], "height": job["height"], "light": json.dumps(spec["light"], sort_keys=True),
+            "surface": result.get("surface") if v["view"] == first else None,
         })
     return rows
 
@@ -44,4 +48,4 @@ def shard_rows(result: dict[str, Any], job: dict[str, Any], split: str) -> list[
 def failed_result(uid: str, error: str, seconds: float = 0.0) -> dict[str, Any]:
     """A worker-shaped result for an object that failed outside the worker (crash, timeout, size cap)."""
     return {"uid": uid, "ok": False, "error": error[:1000], "center": None, "scale": None, "missing_textures": [],
-            "views": [], "seconds": {"total": seconds}}
+            "surface": None, "views": [], "seconds": {"total": seconds}}

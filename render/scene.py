@@ -138,6 +138,18 @@ def strip_scene() -> None:
     bpy.context.scene.frame_set(0)
 
 
+def viewport_as_render() -> None:
+    """Give modifiers their render settings in the viewport too, so the depsgraph Python evaluates (used for
+    the normalisation and the ground-truth surface) holds the geometry Cycles renders (subdivision levels,
+    render-only modifiers). Rendering itself reads only the render settings, so the images do not change."""
+    for obj in bpy.context.scene.objects:
+        for mod in getattr(obj, "modifiers", ()):
+            mod.show_viewport = mod.show_render
+            if hasattr(mod, "render_levels") and hasattr(mod, "levels"):
+                mod.levels = mod.render_levels
+    bpy.context.view_layer.update()
+
+
 def missing_textures() -> list[str]:
     """File paths of images the file references that do not exist on disk or were refused (recorded, not fatal)."""
     missing = list(_refused)

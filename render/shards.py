@@ -66,7 +66,8 @@ class ShardStore:
         if row["status"] == "ok":
             self._pending_rows.extend(views)
             self._pending_objects.append(row)
-            self._pending_bytes += sum(len(v["rgba"]) + len(v["depth"] or b"") + len(v["normal"] or b"") for v in views)
+            self._pending_bytes += sum(len(v["rgba"]) + len(v["depth"] or b"") + len(v["normal"] or b"")
+                                       + len(v.get("surface") or b"") for v in views)
             if len(self._pending_objects) >= self.objects_per_shard or self._pending_bytes >= MAX_SHARD_BYTES:
                 self.flush()
         else:

@@ -28,19 +28,22 @@ def render_object(job: dict[str, Any]) -> dict[str, Any]:
     """Import, normalise and render every view of one object; errors become a failed result, never raise."""
     import bpy  # noqa: F401  (imported here so importing this module stays cheap)
 
-    from tk.render import passes, scene, world
+    from tk.render import passes, scene, surface, world
     from tk.render.config import EngineSettings
 
     t0 = time.perf_counter()
     result: dict[str, Any] = {"uid": job["uid"], "ok": False, "error": None, "center": None, "scale": None,
-                              "missing_textures": [], "views": [], "seconds": {}}
+                              "missing_textures": [], "surface": None, "views": [], "seconds": {}}
     with tempfile.TemporaryDirectory(prefix="tk-render-") as tmpdir:
         try:
             scene.reset_scene(job["file_type"])
             scene.import_file(job["path"], job["file_type"])
             scene.strip_scene()
+            scene.viewport_as_render()
             result["missing_textures"] = scene.missing_textures()
             result["center"], result["scale"] = scene.normalise()
+            # the ground truth of `tk eval`: the normalised geometry the views below show
+            result["surface"] = surface.sample_scene(job["surface_points"], job["surface_seed"])
             t_import = time.perf_counter()
             settings = EngineSettings(**job["engine"])
             enabled = passes.configure(settings, job["width"], job["height"], tmpdir)
@@ -62,14 +65,16 @@ def render_object(job: dict[str, Any]) -> dict[str, Any]:
         finally:
             result["seconds"]["total"] = time.perf_counter() - t0
     if not result["ok"]:
-        result["views"] = []
+        result["views"], result["surface"] = [], None
     return result
 
 
 def encode_result(result: dict[str, Any]) -> dict[str, Any]:
-    """Turn a result's depth/normal arrays into the contract's bytes (done in the worker, in parallel)."""
-    from tk.render import encode
+    """Turn a result's depth/normal/surface arrays into the contract's bytes (done in the worker, in parallel)."""
+    from tk.render import encode, surface
 
+    if result.get("surface") is not None:
+        result["surface"] = surface.encode_surface(result["surface"])
     for v in result["views"]:
         alpha = encode.decode_png(v["rgba"])[..., 3]
         v["depth"] = None if v["depth"] is None else encode.encode_depth(v["depth"], alpha)

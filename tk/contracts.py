@@ -21,7 +21,12 @@ Kind = Literal["manifest", "shard", "objects"]
 # [null, null, null] (curate) and the `center` of a failed object is [NaN, NaN, NaN] (render).
 
 # Bump a version only together with every reader and writer of that contract (DESIGN.md).
-VERSIONS: dict[str, str] = {"manifest": "1", "shard": "1", "objects": "1"}
+VERSIONS: dict[str, str] = {"manifest": "1", "shard": "2", "objects": "1"}
+# What each version added, so a reader meeting an older file can say what it lacks and how to get it.
+CHANGES: dict[tuple[str, str], str] = {
+    ("shard", "2"): "version 2 added the `surface` column (each object's rendered geometry, the ground truth of "
+                    "`tk eval`); re-render with `tk render` into a new --out folder",
+}
 
 SOURCES = ("objaverse", "xl-github", "xl-sketchfab", "xl-thingiverse", "xl-smithsonian", "local")
 STATUS_MANIFEST = ("keep", "reject")
@@ -66,6 +71,8 @@ SHARD_FIELDS: list[pa.Field] = [
     pa.field("width", pa.int32(), nullable=False),
     pa.field("height", pa.int32(), nullable=False),
     pa.field("light", pa.string(), nullable=False),
+    # float16 LE rows (x, y, z, nx, ny, nz) of the object's normalised surface, on its first view's row only
+    pa.field("surface", pa.binary()),
 ]
 
 OBJECTS_FIELDS: list[pa.Field] = [
@@ -129,10 +136,8 @@ def validate_schema(sch: pa.Schema, kind: Kind, where: str = "") -> None:
     if version is None:
         raise ContractError(f"{at}no tk contract version in the file; was it written by tk?")
     if version.decode() != VERSIONS[kind]:
-        raise ContractError(
-            f"{at}{kind} contract version {version.decode()}, this tk reads version {VERSIONS[kind]}; "
-            "re-create the file with this tk version"
-        )
+        why = CHANGES.get((kind, VERSIONS[kind]), "re-create the file with this tk version")
+        raise ContractError(f"{at}{kind} contract version {version.decode()}, this tk reads version {VERSIONS[kind]}: {why}")
     for f in _FIELDS[kind]:
         idx = sch.get_field_index(f.name)
         if idx < 0:
@@ -181,6 +186,13 @@ def _check_shard_rows(table: pa.Table, at: str) -> None:
     keys = pc.binary_join_element_wise(table.column("uid"), pc.cast(table.column("view"), pa.string()), "#")
     if len(pc.unique(keys)) != table.num_rows:
         raise ContractError(f"{at}duplicate (uid, view) rows")
+    has_surface = pc.is_valid(table.column("surface"))
+    with_surface = pc.filter(table.column("uid"), has_surface)
+    if len(pc.unique(with_surface)) != len(with_surface):
+        raise ContractError(f"{at}an object has a `surface` on more than one row (it belongs on its first view's row)")
+    lengths = pc.binary_length(pc.filter(table.column("surface"), has_surface)).to_numpy(zero_copy_only=False)
+    if (lengths % 12).any() or not lengths.all():
+        raise ContractError(f"{at}a `surface` is not whole float16 (x, y, z, nx, ny, nz) rows")
 
 
 def read_table(path: str | os.PathLike[str], kind: Kind, columns: list[str] | None = None) -> pa.Table:

@@ -61,11 +61,12 @@ def eval_command(
     data: str = typer.Option(..., "--data", help="Renders folder with the objects to evaluate."),
     out: Path = typer.Option(..., "--out", help="Where report.md, report.json and grid.png go."),
     split: str = typer.Option("test", "--split", help="train | val | test."),
-    gt_meshes: Optional[Path] = typer.Option(None, "--gt-meshes", help="Folder of <uid>.glb/.obj/.ply/.stl in the renders' normalised frame (default: objects.parquet's files)."),
-    mesh_resolution: int = typer.Option(128, "--mesh-resolution", min=16, help="Marching-cubes grid size."),
+    gt_meshes: Optional[Path] = typer.Option(None, "--gt-meshes", help="Folder of <uid>.glb/.obj/.ply/.stl in the renders' normalised frame, used instead of the surface the render stage stored."),
+    mesh_resolution: int = typer.Option(256, "--mesh-resolution", min=16, help="Marching-cubes grid size."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate only the first N objects."),
+    raw_weights: bool = typer.Option(False, "--raw-weights", help="Evaluate model.safetensors even when the checkpoint has EMA weights (used by default)."),
 ) -> None:
-    """Novel-view PSNR/SSIM/LPIPS and mesh Chamfer/F-score of a checkpoint; per-object table and summary.
+    """Novel-view PSNR/SSIM/LPIPS/mask IoU and mesh Chamfer/F-score of a checkpoint; per-object table and summary.
 
     Example:
 
@@ -75,10 +76,12 @@ def eval_command(
 
     if split not in ("train", "val", "test"):
         raise TkError(f"--split {split}: use train, val or test")
-    report = evaluate(checkpoint, data, out, split=split, gt_meshes=gt_meshes, mesh_resolution=mesh_resolution, limit=limit)
+    report = evaluate(checkpoint, data, out, split=split, gt_meshes=gt_meshes, mesh_resolution=mesh_resolution, limit=limit,
+                      raw_weights=raw_weights)
     s = report["summary"]
     fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
-    typer.echo(f"{s['objects']} object(s): PSNR {fmt(s['psnr'])}  SSIM {fmt(s['ssim'])}  LPIPS {fmt(s['lpips'])}  "
+    typer.echo(f"{s['objects']} object(s), {report['weights']} weights: PSNR {fmt(s['psnr'])} (all white "
+               f"{fmt(s['white_psnr'])})  SSIM {fmt(s['ssim'])}  LPIPS {fmt(s['lpips'])}  IoU {fmt(s['iou'])}  "
                f"CD {fmt(s['chamfer'])}  F@0.1 {fmt(s['fscore@0.1'])}  -> {out / 'report.md'}")
 
 

@@ -1,9 +1,14 @@
-"""`tk eval`: novel-view PSNR/SSIM/LPIPS and mesh CD/F-score of a checkpoint on one split of a renders folder.
+"""`tk eval`: novel-view PSNR/SSIM/LPIPS/mask IoU and surface CD/F-score of a checkpoint on one split of a renders folder.
 
 Per object, the input is its first view usable as input (fovy 40 deg, d >= 1.9); every other view is
 a novel view, rendered at full resolution from the same canonical gauge as in training and compared
-with the render on white. The mesh (marching cubes at threshold 25) is compared with the
-ground-truth mesh moved into that gauge, by the protocol in train/metrics.py.
+with the render on white (and its alpha > 0.5 with the predicted opacity > 0.5). The mesh (marching
+cubes at threshold 25) is taken back from the gauge (p -> s*Q@p, s = 1.9/d) to the object's normalised
+frame and compared there with the surface the render stage stored, by the protocol in train/metrics.py,
+so its numbers are in normalised units whatever the input view's distance.
+
+`evaluate_code` scores any scene code, not only an encoder's: a benchmark can score a triplane it
+optimised directly with exactly the code `tk eval` runs.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +28,14 @@ from tk.errors import TkError
 from tk.progress import progress
 from tk.train import geometry, metrics
 from tk.train.data import composite, decode_rgba, input_image
-from tk.train.meshes import load_normalised_mesh
-from tk.train.shards import ObjectRef, RowReader, ShardIndex
+from tk.train.meshes import mesh_points, stored_surfaces
+from tk.train.shards import ObjectRef, RowReader, ShardIndex, ViewMeta
 
-MESH_EXTS = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")
+MESH_RESOLUTION = 256
+DENSITY_THRESHOLD = 25.0  # the official extract_mesh level
+EVAL_CHUNK = 1 << 18  # decoder points per call: full-resolution views and a 256^3 grid would not fit at once
+IMAGE_KEYS = ("psnr", "white_psnr", "ssim", "lpips", "iou")
+SURFACE_KEYS = ("chamfer", *(f"fscore@{t:g}" for t in metrics.F_THRESHOLDS))
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
@@ -41,105 +51,124 @@ def resolve_checkpoint(path: str | Path) -> Path:
     return latest
 
 
-def _objects_table(data: str) -> dict[str, dict[str, Any]]:
-    from tk.contracts import read_table
+def load_model(folder: Path, raw_weights: bool = False) -> tuple[Any, str]:
+    """(model in eval mode, "ema" or "raw"): the checkpoint's EMA weights when it has them, unless raw_weights."""
+    from tk.model import TripoSR
+    from tk.train.checkpoint import load_ema
 
-    path = Path(data) / "objects.parquet"
-    if not path.is_file():
-        return {}
-    return {row["uid"]: row for row in read_table(path, "objects").to_pylist()}
+    model = TripoSR.from_pretrained(folder)
+    ema = None if raw_weights else load_ema(folder)
+    if ema is not None:
+        model.load_state_dict(ema)
+    return model.eval(), "raw" if ema is None else "ema"
 
 
-def gt_mesh(uid: str, gt_meshes: str | Path | None, objects: dict[str, dict[str, Any]], data: str) -> Any:
-    """The ground-truth mesh of `uid` in the renders' normalised frame, or None when there is none."""
-    import trimesh
+def render_view(renderer: Any, decoder: Any, code: torch.Tensor, view: ViewMeta, q: np.ndarray, s: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB on white (H,W,3), opacity (H,W)) of `code` seen from `view` moved into the gauge (q, s)."""
+    u, v = np.meshgrid(np.arange(view.width), np.arange(view.height))
+    o, d = geometry.pixel_rays(geometry.transform_c2w(view.c2w, q, s), view.fx, view.fy, view.cx, view.cy, u, v)
+    out = renderer.render_rays(decoder, code, torch.from_numpy(o).to(code.device), torch.from_numpy(d).to(code.device))
+    rgb = out["rgb"].float().cpu().numpy().reshape(view.height, view.width, 3).clip(0, 1)
+    return rgb, out["opacity"].float().cpu().numpy().reshape(view.height, view.width)
 
-    if gt_meshes is not None:
-        for ext in MESH_EXTS:
-            path = Path(gt_meshes) / f"{uid}{ext}"
-            if path.is_file():
-                return trimesh.load(path, force="mesh", process=False)
-        return None
-    row = objects.get(uid)
-    if not row or not row.get("local_path") or row.get("center") is None or row.get("scale") is None:
-        return None
-    local = Path(row["local_path"])
-    candidates = [local] if local.is_absolute() else [Path.cwd() / local, Path(data) / local, Path(data).parent / local]
-    for path in candidates:
-        if path.is_file():
-            return load_normalised_mesh(path, row["center"], row["scale"])
-    return None
+
+def image_metrics(pred: np.ndarray, opacity: np.ndarray, rgba: np.ndarray, lpips_model: Any) -> dict[str, float]:
+    """One view's scores against its render: PSNR/SSIM/LPIPS on white, the all-white PSNR, mask IoU at 0.5."""
+    target = composite(rgba, 1.0)
+    return {"psnr": metrics.psnr(pred, target), "white_psnr": metrics.psnr(np.ones_like(target), target),
+            "ssim": metrics.ssim(pred, target), "lpips": metrics.lpips_distance(lpips_model, pred, target),
+            "iou": metrics.mask_iou(opacity > 0.5, rgba[..., 3] > 0.5)}
+
+
+def shape_metrics(renderer: Any, decoder: Any, code: torch.Tensor, q: np.ndarray, s: float, surface: np.ndarray,
+                  resolution: int = MESH_RESOLUTION, seed: int = 0) -> dict[str, Any]:
+    """CD and F-scores of the code's isosurface against `surface` (N,3), both in the object's normalised frame."""
+    from tk.model.mesh import mesh_from_scene_code
+
+    try:
+        mesh = mesh_from_scene_code(renderer, decoder, code, resolution, DENSITY_THRESHOLD, has_vertex_color=False)
+    except (ValueError, RuntimeError):  # marching cubes finds no level set: an empty prediction
+        mesh = None
+    if mesh is None or len(mesh.faces) == 0:
+        return {"chamfer": math.nan, **{k: 0.0 for k in SURFACE_KEYS[1:]}, "note": "no surface predicted"}
+    # the code lives in the gauge p_g = s*Q@p; undo it so distances are in normalised units for every input view
+    pred = geometry.transform_points(metrics.sample_points(mesh, metrics.N_POINTS, seed), q.T, 1.0 / s)
+    return metrics.surface_metrics(pred, surface, seed=seed)
 
 
 @torch.no_grad()
-def evaluate_object(model: Any, ref: ObjectRef, reader: RowReader, lpips_model: Any, mesh_gt: Any,
-                    mesh_resolution: int) -> tuple[dict[str, Any], list[np.ndarray]]:
-    """Metrics of one object and the pictures for the grid: [input, pred_1, gt_1, pred_2, gt_2]."""
+def evaluate_code(renderer: Any, decoder: Any, code: torch.Tensor, ref: ObjectRef, reader: RowReader,
+                  lpips_model: Any, gauge_view: int, views: Sequence[int] | None = None,
+                  surface: np.ndarray | None = None, mesh_resolution: int = MESH_RESOLUTION, pictures: int = 2
+                  ) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """Metrics of one scene code (3,C,H,W) expressed in the gauge of `ref.views[gauge_view]`.
+
+    `views` are positions in ref.views to score (default: all but gauge_view); `surface` (N,3) the
+    ground truth in the normalised frame (None: no surface metrics). Returns the object's row (means
+    over views, plus a `views` list) and [pred, target] images of the first `pictures` views.
+    """
+    q, s = geometry.canonical_similarity(ref.views[gauge_view].c2w)
+    chosen = [i for i in range(len(ref.views)) if i != gauge_view] if views is None else list(views)
+    per_view, images = [], []
+    for i in chosen:
+        rgba = decode_rgba(reader.rgba_bytes(ref, ref.views[i]))
+        pred, opacity = render_view(renderer, decoder, code, ref.views[i], q, s)
+        per_view.append({"view": ref.views[i].view, **image_metrics(pred, opacity, rgba, lpips_model)})
+        if len(images) < 2 * pictures:
+            images += [pred, composite(rgba, 1.0)]
+    row: dict[str, Any] = {"uid": ref.uid, "input_view": ref.views[gauge_view].view, "novel_views": len(per_view),
+                           **{k: float(np.mean([r[k] for r in per_view])) if per_view else math.nan for k in IMAGE_KEYS}}
+    if surface is not None:
+        row.update(shape_metrics(renderer, decoder, code, q, s, surface, mesh_resolution))
+    row["views"] = per_view
+    return row, images
+
+
+@torch.no_grad()
+def evaluate_object(model: Any, ref: ObjectRef, reader: RowReader, lpips_model: Any, surface: np.ndarray | None,
+                    mesh_resolution: int = MESH_RESOLUTION) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """Metrics of one object from its first input view, and the grid's pictures: [input, pred_1, gt_1, pred_2, gt_2]."""
     device = next(model.parameters()).device
     first = ref.input_views[0]
-    rgba = {i: decode_rgba(reader.rgba_bytes(ref, v)) for i, v in enumerate(ref.views)}
-    q, s = geometry.canonical_similarity(ref.views[first].c2w)
-    inp = input_image(rgba[first], model.cfg.cond_image_size)
+    inp = input_image(decode_rgba(reader.rgba_bytes(ref, ref.views[first])), model.cfg.cond_image_size)
     code = model.encode(inp[None].to(device))[0]
-    rows, pictures = [], [inp.permute(1, 2, 0).numpy()]
-    for i, view in enumerate(ref.views):
-        if i == first:
-            continue
-        u, v = np.meshgrid(np.arange(view.width), np.arange(view.height))
-        o, d = geometry.pixel_rays(geometry.transform_c2w(view.c2w, q, s), view.fx, view.fy, view.cx, view.cy, u, v)
-        out = model.renderer.render_rays(model.decoder, code, torch.from_numpy(o).to(device), torch.from_numpy(d).to(device))
-        pred = out["rgb"].float().cpu().numpy().reshape(view.height, view.width, 3).clip(0, 1)
-        target = composite(rgba[i], 1.0)
-        rows.append((metrics.psnr(pred, target), metrics.ssim(pred, target),
-                     metrics.lpips_distance(lpips_model, pred, target)))
-        if len(pictures) < 5:
-            pictures += [pred, target]
-    psnr, ssim, lp = (float(np.mean(c)) for c in zip(*rows)) if rows else (math.nan,) * 3
-    result: dict[str, Any] = {"uid": ref.uid, "input_view": ref.views[first].view, "novel_views": len(rows),
-                              "psnr": psnr, "ssim": ssim, "lpips": lp}
-    if mesh_gt is not None:
-        mesh_gt = mesh_gt.copy()
-        mesh_gt.vertices = geometry.transform_points(mesh_gt.vertices, q, s)
-        try:
-            pred_mesh = model.extract_mesh(code[None], has_vertex_color=False, resolution=mesh_resolution)[0]
-        except (ValueError, RuntimeError):  # marching cubes finds no level set: an empty prediction
-            pred_mesh = None
-        if pred_mesh is None or len(pred_mesh.faces) == 0:
-            result.update({"chamfer": math.nan, **{f"fscore@{t:g}": 0.0 for t in metrics.F_THRESHOLDS},
-                           "note": "no surface predicted"})
-        else:
-            result.update(metrics.mesh_metrics(pred_mesh, mesh_gt))
-    return result, pictures
+    row, images = evaluate_code(model.renderer, model.decoder, code, ref, reader, lpips_model, first,
+                                surface=surface, mesh_resolution=mesh_resolution)
+    return row, [inp.permute(1, 2, 0).numpy(), *images]
 
 
 def evaluate(checkpoint_dir: str | Path, data: str | Path, out: str | Path, split: str = "test",
-             gt_meshes: str | Path | None = None, mesh_resolution: int = 128, limit: int | None = None) -> dict:
+             gt_meshes: str | Path | None = None, mesh_resolution: int = MESH_RESOLUTION, limit: int | None = None,
+             raw_weights: bool = False) -> dict:
     """Evaluate a checkpoint on `split` of `data`; writes report.json, report.md and grid.png into `out`."""
-    from tk.model import TripoSR
     from tk.train.lpips_weights import load_lpips
 
     folder = resolve_checkpoint(checkpoint_dir)
     if gt_meshes is not None and not Path(gt_meshes).is_dir():
         raise TkError(f"--gt-meshes {gt_meshes}: no such folder (it holds <uid>.glb/.obj/.ply/.stl meshes)")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = TripoSR.from_pretrained(folder).to(device).eval()
+    model, weights = load_model(folder, raw_weights)
+    model = model.to(device)
+    model.renderer.set_chunk_size(EVAL_CHUNK)
     index = ShardIndex(str(data), split)
-    objects = _objects_table(str(data))
     reader = RowReader(index)
     lpips_model = load_lpips("vgg").to(device)
-    results, grid = [], []
     refs = index.objects[:limit] if limit else index.objects
+    stored = stored_surfaces(index, refs) if gt_meshes is None else {}
+    results, grid = [], []
     with progress() as bar:
         task = bar.add_task("eval", total=len(refs))
         for ref in refs:
-            mesh = gt_mesh(ref.uid, gt_meshes, objects, str(data))
-            row, pictures = evaluate_object(model, ref, reader, lpips_model, mesh, mesh_resolution)
-            if mesh is None:
-                row["note"] = "no ground-truth mesh"
+            surface = stored.get(ref.uid) if gt_meshes is None else mesh_points(gt_meshes, ref.uid, metrics.N_POINTS)
+            row, pictures = evaluate_object(model, ref, reader, lpips_model, surface, mesh_resolution)
+            if surface is None:
+                row["note"] = "no ground-truth surface" + (f" in {gt_meshes}" if gt_meshes is not None else "")
             results.append(row)
             grid.append(pictures)
             bar.advance(task)
-    report = _report(folder, str(data), split, results)
+    report = _report(folder, str(data), split, results, weights, mesh_resolution,
+                     "--gt-meshes" if gt_meshes is not None else "render")
     out = Path(out)
     atomic.write_text(out / "report.json", json.dumps(report, indent=2, allow_nan=True) + "\n")
     atomic.write_text(out / "report.md", _markdown(report))
@@ -147,22 +176,30 @@ def evaluate(checkpoint_dir: str | Path, data: str | Path, out: str | Path, spli
     return report
 
 
-def _report(folder: Path, data: str, split: str, results: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = ["psnr", "ssim", "lpips", "chamfer", *(f"fscore@{t:g}" for t in metrics.F_THRESHOLDS)]
-    summary = {}
-    for k in keys:
+def _report(folder: Path, data: str, split: str, results: list[dict[str, Any]], weights: str, resolution: int,
+            truth: str) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    for k in (*IMAGE_KEYS, *SURFACE_KEYS):
         vals = [r[k] for r in results if k in r and not (isinstance(r[k], float) and math.isnan(r[k]))]
         summary[k] = float(np.mean(vals)) if vals else None
     summary["objects"] = len(results)
     summary["meshes_compared"] = sum(1 for r in results if "chamfer" in r and not math.isnan(r["chamfer"]))
+    gt = ("the surface points the render stage stored (Blender's evaluated geometry, "
+          "docs/render.md)" if truth == "render" else f"{metrics.N_POINTS} points sampled on the --gt-meshes files")
     protocol = {
-        "novel_views": "every view but the input, full resolution, on white",
+        "weights": "EMA (ema.safetensors)" if weights == "ema" else "raw (model.safetensors)",
+        "novel_views": "every view but the input, full resolution, on white; per object the mean over its views",
+        "white_psnr": "PSNR of an all-white image against the same targets (the floor a prediction must beat)",
+        "iou": "mask IoU of predicted opacity > 0.5 against render alpha > 0.5",
         "lpips": "VGG, lpips 0.1.4 heads, backbone built by `tk weights lpips`",
-        "mesh": f"marching cubes at density 25; {metrics.N_POINTS} surface points; rotation search + ICP "
-                "(no reflection, no scale); chamfer = plain symmetric mean NN distance, units of the normalised "
-                f"object (longest side 1); F-score thresholds {list(metrics.F_THRESHOLDS)}",
+        "mesh": f"marching cubes at {resolution}^3 over the model's box, density {DENSITY_THRESHOLD:g}; "
+                f"{metrics.N_POINTS} points on it, moved out of the input gauge into the object's normalised frame",
+        "ground_truth": gt,
+        "surface": "rotation search + ICP (no reflection, no scale); chamfer = plain symmetric mean NN distance in "
+                   "units of the normalised object (longest bbox side 1), independent of the input view's distance; "
+                   f"F-score thresholds {list(metrics.F_THRESHOLDS)} in the same units",
     }
-    return {"checkpoint": os.fspath(folder), "data": data, "split": split, "summary": summary,
+    return {"checkpoint": os.fspath(folder), "data": data, "split": split, "weights": weights, "summary": summary,
             "protocol": protocol, "objects": results}
 
 
@@ -171,15 +208,16 @@ def _fmt(v: Any) -> str:
 
 
 def _markdown(report: dict[str, Any]) -> str:
-    keys = ["psnr", "ssim", "lpips", "chamfer", *(f"fscore@{t:g}" for t in metrics.F_THRESHOLDS)]
+    keys = [*IMAGE_KEYS, *SURFACE_KEYS]
     lines = [f"# tk eval: {report['checkpoint']}", "", f"Data `{report['data']}`, split `{report['split']}`, "
-             f"{report['summary']['objects']} object(s).", "", "## Summary", "",
+             f"{report['summary']['objects']} object(s), {report['weights']} weights.", "", "## Summary", "",
              "| " + " | ".join(keys) + " |", "|" + " --- |" * len(keys),
              "| " + " | ".join(_fmt(report["summary"][k]) for k in keys) + " |", "", "## Per object", "",
              "| uid | " + " | ".join(keys) + " | note |", "|" + " --- |" * (len(keys) + 2)]
     for r in report["objects"]:
         lines.append(f"| {r['uid'][:12]} | " + " | ".join(_fmt(r.get(k)) for k in keys) + f" | {r.get('note', '')} |")
-    lines += ["", "## Protocol", ""] + [f"- {k}: {v}" for k, v in report["protocol"].items()]
+    lines += ["", "Per-view scores are in report.json (`objects[].views`).", "", "## Protocol", ""]
+    lines += [f"- {k}: {v}" for k, v in report["protocol"].items()]
     lines += ["", "`grid.png`: per object, the input, then (prediction, ground truth) for two novel views.", ""]
     return "\n".join(lines)
 

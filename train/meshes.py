@@ -1,46 +1,63 @@
-"""Ground-truth meshes in the renders' frame: the object file loaded as Blender imported it, normalised.
+"""Ground-truth surfaces for `tk eval`, as points in the renders' normalised frame (longest bbox side 1).
 
-objects.parquet records `center` (Blender world, before scaling) and `scale`, with
-p_normalised = (p_world - center) * scale. Blender's glTF and OBJ importers turn the files' +Y-up
-axes into +Z-up (x, y, z) -> (x, -z, y); STL and PLY are imported as they are.
+By default they are the points the render stage stored in each object's `surface` (shards contract):
+the geometry Blender evaluated and rendered, so file formats, Draco compression, modifiers and skinning
+need no second loader here. `--gt-meshes DIR` overrides them with meshes the user gives, already in the
+normalised frame; those are sampled like a prediction.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from tk.errors import TkError
+from tk.errors import ContractError, TkError
+from tk.train.shards import ObjectRef, ShardIndex
 
-_Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
-_Y_UP_FORMATS = {"glb", "gltf", "obj"}
-_AS_IS_FORMATS = {"stl", "ply", "off"}
-
-
-def blender_axes(file_type: str) -> np.ndarray:
-    """The rotation (3,3) Blender's importer applies to a file of this type."""
-    file_type = file_type.lower()
-    if file_type in _Y_UP_FORMATS:
-        return _Y_UP_TO_Z_UP
-    if file_type in _AS_IS_FORMATS:
-        return np.eye(3)
-    raise TkError(f"no ground-truth mesh loader for .{file_type} files; pass --gt-meshes with .glb/.obj/.stl/.ply")
+MESH_EXTS = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")
 
 
-def load_normalised_mesh(path: str | os.PathLike[str], center: Any, scale: float) -> Any:
-    """The mesh at `path` in the renders' normalised frame (trimesh.Trimesh)."""
+def stored_surfaces(index: ShardIndex, refs: Iterable[ObjectRef]) -> dict[str, np.ndarray]:
+    """The stored surface points (N, 3) of `refs` by uid; objects whose shard holds none are left out."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from tk.render.surface import decode_surface
+
+    wanted: dict[int, set[str]] = {}
+    for ref in refs:
+        wanted.setdefault(ref.shard, set()).add(ref.uid)
+    out = {}
+    for shard, uids in sorted(wanted.items()):
+        path = index.paths[shard]
+        try:
+            table = pq.ParquetFile(index.fs.open_input_file(path)).read(columns=["uid", "surface"])
+        except (pa.ArrowInvalid, OSError) as e:
+            raise ContractError(f"{path}: cannot read the surface column ({e})") from None
+        table = table.filter(pc.is_valid(table.column("surface")))
+        for uid, data in zip(table.column("uid").to_pylist(), table.column("surface").to_pylist()):
+            if uid in uids:
+                out[uid] = decode_surface(data)[0]
+    return out
+
+
+def mesh_points(folder: str | Path, uid: str, n: int, seed: int = 1) -> np.ndarray | None:
+    """n points sampled on FOLDER/<uid>.<ext> (a mesh in the normalised frame), or None when there is no file."""
     import trimesh
 
-    path = Path(path)
-    rotation = blender_axes(path.suffix.lstrip("."))
-    try:
-        mesh = trimesh.load(path, force="mesh", process=False)
-    except Exception as e:  # trimesh raises many types for unreadable files
-        raise TkError(f"{path}: cannot load the ground-truth mesh ({type(e).__name__}: {e})") from None
-    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
-        raise TkError(f"{path}: holds no triangles to compare against")
-    vertices = (np.asarray(mesh.vertices) @ rotation.T - np.asarray(center, dtype=np.float64)) * float(scale)
-    return trimesh.Trimesh(vertices=vertices, faces=np.asarray(mesh.faces), process=False)
+    from tk.train.metrics import sample_points
+
+    for ext in MESH_EXTS:
+        path = Path(folder) / f"{uid}{ext}"
+        if path.is_file():
+            try:
+                mesh = trimesh.load(path, force="mesh", process=False)
+            except Exception as e:  # trimesh raises many types for unreadable files
+                raise TkError(f"{path}: cannot load the ground-truth mesh ({type(e).__name__}: {e})") from None
+            if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
+                raise TkError(f"{path}: holds no triangles to compare against")
+            return sample_points(mesh, n, seed)
+    return None

@@ -77,12 +77,36 @@ def test_file_of_other_version_or_kind_fails_with_its_path(tmp_path):
         contracts.read_table(junk, "manifest")
 
 
+def test_shard_of_version_1_says_what_version_2_added(tmp_path):
+    row = {"uid": ["a"], "view": [0], "split": ["train"], "rgba": [b"x"], "depth": [None], "normal": [None],
+           "c2w": [[0.0] * 16], "fx": [1.0], "fy": [1.0], "cx": [0.5], "cy": [0.5], "width": [1], "height": [1],
+           "light": ["{}"], "surface": [None]}
+    t = contracts.conform(pa.table(row), "shard").drop_columns(["surface"])
+    old = tmp_path / "shard-00000.parquet"
+    pq.write_table(t.replace_schema_metadata({b"tk.contract": b"shard", b"tk.contract_version": b"1"}), old)
+    with pytest.raises(ContractError, match=r"shard-00000\.parquet: shard contract version 1.*`surface`.*re-render") as e:
+        contracts.read_table(old, "shard")
+    assert "\n" not in str(e.value)
+
+
+def test_shard_surface_is_whole_rows_on_one_row_per_object():
+    row = {"uid": ["a", "a"], "view": [0, 1], "split": ["train", "train"], "rgba": [b"x", b"y"],
+           "depth": [None, None], "normal": [None, None], "c2w": [[0.0] * 16] * 2, "fx": [1.0, 1.0],
+           "fy": [1.0, 1.0], "cx": [0.5, 0.5], "cy": [0.5, 0.5], "width": [1, 1], "height": [1, 1],
+           "light": ["{}", "{}"], "surface": [b"\0" * 24, None]}
+    contracts.validate_table(contracts.conform(pa.table(row), "shard"), "shard")
+    with pytest.raises(ContractError, match="more than one row"):
+        contracts.validate_table(contracts.conform(pa.table({**row, "surface": [b"\0" * 24] * 2}), "shard"), "shard")
+    with pytest.raises(ContractError, match="whole float16"):
+        contracts.validate_table(contracts.conform(pa.table({**row, "surface": [b"\0" * 10, None]}), "shard"), "shard")
+
+
 def test_shard_duplicate_views_rejected():
     row = {
         "uid": ["a", "a"], "view": [0, 0], "split": ["train", "train"], "rgba": [b"x", b"y"],
         "depth": [None, None], "normal": [None, None], "c2w": [[0.0] * 16] * 2,
         "fx": [1.0, 1.0], "fy": [1.0, 1.0], "cx": [0.5, 0.5], "cy": [0.5, 0.5],
-        "width": [1, 1], "height": [1, 1], "light": ["{}", "{}"],
+        "width": [1, 1], "height": [1, 1], "light": ["{}", "{}"], "surface": [None, None],
     }
     t = contracts.conform(pa.table(row), "shard")
     assert t.schema.field("c2w").type == pa.list_(pa.float32(), 16)

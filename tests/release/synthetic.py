@@ -79,7 +79,7 @@ def make_release(root: Path, sample_dir: Path, policy: str = "commercial") -> Pa
                 uid=r["uid"], view=view, split=r["split"], rgba=png(img),
                 depth=np.full(SIZE * SIZE, 2.0, "<f2").tobytes(), normal=None,
                 c2w=c2w.ravel().tolist(), fx=22.0, fy=22.0, cx=4.0, cy=4.0, width=SIZE, height=SIZE,
-                light=json.dumps({"environment": "studio", "strength": 1.0, "rotation": 0.25 * view}),
+                light=json.dumps({"environment": "studio", "strength": 1.0, "rotation": 0.25 * view}), surface=None,
             ))
     contracts.write_table(root / layout.RENDERS_DIR / "shards" / "shard-00000.parquet", pa.Table.from_pylist(rows), "shard")
     atomic.write_text(root / layout.RENDERS_DIR / "render.json", json.dumps({"views": VIEWS, "resolution": SIZE, "seed": 0}))

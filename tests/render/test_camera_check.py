@@ -65,7 +65,7 @@ def test_mask_is_not_trivially_full():
     """The check above would pass on an all-opaque image: the object must cover only part of the frame."""
     _, views = fixture_rows()
     cover = [float((decode_png(v["rgba"])[..., 3] > 0).mean()) for v in views]
-    assert 0.05 < min(cover) and max(cover) < 0.9
+    assert 0.03 < min(cover) and max(cover) < 0.9  # the mug seen edge-on from d = 3 covers 4.7%
 
 
 def test_depth_back_projects_onto_the_mesh():

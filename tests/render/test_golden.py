@@ -12,6 +12,7 @@ import numpy as np
 
 from tk.contracts import read_table
 from tk.render.encode import decode_depth, decode_png
+from tk.render.surface import decode_surface
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,6 +39,10 @@ def test_fixture_regenerates_the_same(tmp_path):
         assert (diff <= 2).mean() >= 0.99, key
         d = np.abs(decode_depth(f["depth"], 64, 64) - decode_depth(g["depth"], 64, 64))
         assert (d <= 0.01).mean() >= 0.99, key
+        assert (f["surface"] is None) == (g["surface"] is None), key
+        if g["surface"] is not None:  # the same seeded draw over the same geometry, up to float16 rounding
+            np.testing.assert_allclose(np.concatenate(decode_surface(f["surface"]), 1),
+                                       np.concatenate(decode_surface(g["surface"]), 1), atol=2e-3)
     objects = {r["uid"]: r for r in read_table(out / "objects.parquet", "objects").to_pylist()}
     for g in read_table(ROOT / "tests/data/renders/objects.parquet", "objects").to_pylist():
         assert np.allclose(objects[g["uid"]]["center"], g["center"]) and np.isclose(objects[g["uid"]]["scale"], g["scale"])

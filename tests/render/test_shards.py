@@ -20,7 +20,7 @@ def _object(uid: str, n_views: int = 2) -> tuple[dict, list[dict]]:
            "missing_textures": []}
     views = [{"uid": uid, "view": i, "split": "train", "rgba": png, "depth": None, "normal": None,
               "c2w": np.eye(4).ravel().tolist(), "fx": 10.0, "fy": 10.0, "cx": 2.0, "cy": 2.0, "width": 4,
-              "height": 4, "light": "{}"} for i in range(n_views)]
+              "height": 4, "light": "{}", "surface": None} for i in range(n_views)]
     return row, views
 
 
