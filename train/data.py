@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,6 +139,19 @@ def choose_input(ref: ObjectRef, reader: RowReader, rng: np.random.Generator, wh
         if not framing.touches_border(rgba[..., 3]):
             return pos, rgba, redraws
     return None, None, len(candidates)
+
+
+def first_uncut_input(ref: ObjectRef, reader: RowReader, exclude: Sequence[int] = ()) -> tuple[int, np.ndarray] | None:
+    """(position, RGBA) of the first input candidate whose object the border does not cut (evaluation's input)."""
+    from tk import framing
+
+    for pos in ref.input_views:
+        if ref.views[pos].view in exclude:
+            continue
+        rgba = decode_rgba(reader.rgba_bytes(ref, ref.views[pos]))
+        if not framing.touches_border(rgba[..., 3]):
+            return pos, rgba
+    return None
 
 
 def input_framing(index: ShardIndex, limit: int = 256, seed: int = 0) -> dict[str, Any]:

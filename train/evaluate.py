@@ -74,15 +74,18 @@ def render_view(renderer: Any, decoder: Any, code: torch.Tensor, view: ViewMeta,
 
 
 def image_metrics(pred: np.ndarray, opacity: np.ndarray, rgba: np.ndarray, lpips_model: Any) -> dict[str, float]:
-    """One view's scores against its render: PSNR/SSIM/LPIPS on white, the all-white PSNR, mask IoU at 0.5."""
+    """One view's scores against its render: PSNR/SSIM/LPIPS on white, the all-white PSNR, mask IoU at 0.5.
+
+    `lpips_model` None skips LPIPS (NaN): benchmarks that score many codes on a CPU do without it."""
     target = composite(rgba, 1.0)
     return {"psnr": metrics.psnr(pred, target), "white_psnr": metrics.psnr(np.ones_like(target), target),
-            "ssim": metrics.ssim(pred, target), "lpips": metrics.lpips_distance(lpips_model, pred, target),
+            "ssim": metrics.ssim(pred, target),
+            "lpips": math.nan if lpips_model is None else metrics.lpips_distance(lpips_model, pred, target),
             "iou": metrics.mask_iou(opacity > 0.5, rgba[..., 3] > 0.5)}
 
 
 def shape_metrics(renderer: Any, decoder: Any, code: torch.Tensor, q: np.ndarray, s: float, surface: np.ndarray,
-                  resolution: int = MESH_RESOLUTION, seed: int = 0) -> dict[str, Any]:
+                  resolution: int = MESH_RESOLUTION, seed: int = 0, search: bool = True) -> dict[str, Any]:
     """CD and F-scores of the code's isosurface against `surface` (N,3), both in the object's normalised frame."""
     from tk.model.mesh import mesh_from_scene_code
 
@@ -94,18 +97,19 @@ def shape_metrics(renderer: Any, decoder: Any, code: torch.Tensor, q: np.ndarray
         return {"chamfer": math.nan, **{k: 0.0 for k in SURFACE_KEYS[1:]}, "note": "no surface predicted"}
     # the code lives in the gauge p_g = s*Q@p; undo it so distances are in normalised units for every input view
     pred = geometry.transform_points(metrics.sample_points(mesh, metrics.N_POINTS, seed), q.T, 1.0 / s)
-    return metrics.surface_metrics(pred, surface, seed=seed)
+    return metrics.surface_metrics(pred, surface, seed=seed, search=search)
 
 
 @torch.no_grad()
 def evaluate_code(renderer: Any, decoder: Any, code: torch.Tensor, ref: ObjectRef, reader: RowReader,
                   lpips_model: Any, gauge_view: int, views: Sequence[int] | None = None,
-                  surface: np.ndarray | None = None, mesh_resolution: int = MESH_RESOLUTION, pictures: int = 2
-                  ) -> tuple[dict[str, Any], list[np.ndarray]]:
+                  surface: np.ndarray | None = None, mesh_resolution: int = MESH_RESOLUTION, pictures: int = 2,
+                  search: bool = True) -> tuple[dict[str, Any], list[np.ndarray]]:
     """Metrics of one scene code (3,C,H,W) expressed in the gauge of `ref.views[gauge_view]`.
 
     `views` are positions in ref.views to score (default: all but gauge_view); `surface` (N,3) the
-    ground truth in the normalised frame (None: no surface metrics). Returns the object's row (means
+    ground truth in the normalised frame (None: no surface metrics); `search` False scores the surface in the
+    known pose, with no rotation search (pose errors then count). Returns the object's row (means
     over views, plus a `views` list) and [pred, target] images of the first `pictures` views.
     """
     q, s = geometry.canonical_similarity(ref.views[gauge_view].c2w)
@@ -120,7 +124,7 @@ def evaluate_code(renderer: Any, decoder: Any, code: torch.Tensor, ref: ObjectRe
     row: dict[str, Any] = {"uid": ref.uid, "input_view": ref.views[gauge_view].view, "novel_views": len(per_view),
                            **{k: float(np.mean([r[k] for r in per_view])) if per_view else math.nan for k in IMAGE_KEYS}}
     if surface is not None:
-        row.update(shape_metrics(renderer, decoder, code, q, s, surface, mesh_resolution))
+        row.update(shape_metrics(renderer, decoder, code, q, s, surface, mesh_resolution, search=search))
     row["views"] = per_view
     return row, images
 
@@ -128,10 +132,13 @@ def evaluate_code(renderer: Any, decoder: Any, code: torch.Tensor, ref: ObjectRe
 @torch.no_grad()
 def evaluate_object(model: Any, ref: ObjectRef, reader: RowReader, lpips_model: Any, surface: np.ndarray | None,
                     mesh_resolution: int = MESH_RESOLUTION) -> tuple[dict[str, Any], list[np.ndarray]]:
-    """Metrics of one object from its first input view, and the grid's pictures: [input, pred_1, gt_1, pred_2, gt_2]."""
+    """Metrics of one object from its first uncut input view, and the grid's pictures: [input, pred_1, gt_1, ...]."""
+    from tk.train.data import first_uncut_input
+
     device = next(model.parameters()).device
-    first = ref.input_views[0]
-    inp = input_image(decode_rgba(reader.rgba_bytes(ref, ref.views[first])), model.cfg.cond_image_size)
+    chosen = first_uncut_input(ref, reader)  # never an input the border cuts (tk.framing), as in training
+    first, rgba = chosen if chosen is not None else (ref.input_views[0], decode_rgba(reader.rgba_bytes(ref, ref.views[ref.input_views[0]])))
+    inp = input_image(rgba, model.cfg.cond_image_size)
     code = model.encode(inp[None].to(device))[0]
     row, images = evaluate_code(model.renderer, model.decoder, code, ref, reader, lpips_model, first,
                                 surface=surface, mesh_resolution=mesh_resolution)

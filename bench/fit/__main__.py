@@ -7,7 +7,7 @@ objects x 16 views at 64², then
 - the oracle: per object, a triplane and decoder optimised directly on views 0-11 (bench/fit/oracle.py);
 - the trained model: `tk train --config cpu` (its default length unless --max-steps) on views 0-11 of all objects;
 and scores both on the held-out views 12-15 from the same input view's gauge (bench/fit/measure.py): PSNR against
-the all-white baseline, mask IoU, and Chamfer / F-score against the object's surface in normalised units.
+the all-white baseline, mask IoU, and Chamfer / F-score against the surface the render stage stored (normalised units, no alignment search).
 Writes OUT/fit.json and OUT/fit.md and prints the table.
 """
 
@@ -22,36 +22,29 @@ from typing import Any
 import numpy as np
 
 from bench.fit.data import HELD_OUT, render_set
-from bench.fit.measure import Gauge, mean_scores, score_surface, score_views
+from bench.fit.measure import Gauge, mean_scores, score_code
 
 KEYS = ("iou", "psnr", "white_psnr", "fscore@0.1", "chamfer")
 
 
 def gauges(index: Any, reader: Any) -> dict[str, Gauge]:
-    """Per object, the gauge of its first usable training input view (object inside the frame)."""
-    from tk import framing
+    """Per object, the gauge of its first uncut training input view (as `tk eval` chooses it)."""
     from tk.train import geometry
-    from tk.train.data import decode_rgba
+    from tk.train.data import first_uncut_input
 
     out = {}
     for ref in index.objects:
-        for pos in ref.input_views:
-            view = ref.views[pos]
-            if view.view in HELD_OUT or framing.touches_border(decode_rgba(reader.rgba_bytes(ref, view))[..., 3]):
-                continue
-            q, s = geometry.canonical_similarity(view.c2w)
-            out[ref.uid] = Gauge(pos, q, s)
-            break
+        chosen = first_uncut_input(ref, reader, exclude=HELD_OUT)
+        if chosen is not None:
+            q, s = geometry.canonical_similarity(ref.views[chosen[0]].c2w)
+            out[ref.uid] = Gauge(chosen[0], q, s)
     return out
 
 
-def score(renderer: Any, decoder: Any, code: Any, ref: Any, reader: Any, gauge: Gauge, mesh: Any) -> dict[str, float]:
+def score(renderer: Any, decoder: Any, code: Any, ref: Any, reader: Any, gauge: Gauge, surface: Any) -> dict[str, float]:
     """Held-out view scores and surface scores of one scene code."""
     held = [i for i, v in enumerate(ref.views) if v.view in HELD_OUT]
-    row = mean_scores(score_views(renderer, decoder, code, ref, reader, gauge, held))
-    if mesh is not None:
-        row.update(score_surface(renderer, decoder, code, mesh, gauge))
-    return row
+    return score_code(renderer, decoder, code, ref, reader, gauge, held, surface)
 
 
 def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle_steps: int) -> dict[str, Any]:
@@ -61,7 +54,7 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
     from tk.model import TripoSR, load_model_config
     from tk.train.config import load_config, with_overrides
     from tk.train.data import decode_rgba, input_image
-    from tk.train.evaluate import _objects_table, gt_mesh
+    from tk.train.meshes import stored_surfaces
     from tk.train.loop import train
     from tk.train.shards import RowReader, ShardIndex
     from bench.fit.oracle import fit_triplane
@@ -70,14 +63,14 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
     render_set(data, per)
     index = ShardIndex(str(data), "all")
     reader = RowReader(index)
-    objects = _objects_table(str(data))
+    surfaces = stored_surfaces(index, index.objects)  # the geometry Blender rendered, normalised frame
     g = gauges(index, reader)
     cfg = load_config(config)
     cfg = with_overrides(cfg, data={"split": "all", "exclude_views": list(HELD_OUT)})
     model_cfg = load_model_config(cfg.model) if isinstance(cfg.model, str) else cfg.model_config()
     rows: dict[str, dict[str, Any]] = {ref.uid: {} for ref in index.objects if ref.uid in g}
     # the oracle's scores are kept per (lighting, model, steps): a rerun only trains and scores what is new
-    cache = out / f"oracle-{per}-{config}-{oracle_steps}.json"
+    cache = out / f"oracle-{per}-{config}-{oracle_steps}-v2.json"
     cached = json.loads(cache.read_text()) if cache.is_file() else {}
     t0 = time.perf_counter()
     for ref in index.objects:
@@ -87,7 +80,7 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
             train_pos = [i for i, v in enumerate(ref.views) if v.view not in HELD_OUT]
             code, renderer, decoder = fit_triplane(model_cfg, ref, reader, g[ref.uid], train_pos, steps=oracle_steps)
             cached[ref.uid] = score(renderer, decoder, code, ref, reader, g[ref.uid],
-                                    gt_mesh(ref.uid, None, objects, str(data)))
+                                    surfaces.get(ref.uid))
             cache.write_text(json.dumps(cached, indent=1))
         rows[ref.uid]["oracle"] = cached[ref.uid]
         print(f"  oracle {per} {ref.uid[:10]}: " + _fmt(rows[ref.uid]["oracle"]), flush=True)
@@ -108,7 +101,7 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
             rgba = decode_rgba(reader.rgba_bytes(ref, ref.views[gauge.input_pos]))
             code = model.encode(input_image(rgba, model.cfg.cond_image_size)[None])[0]
             rows[ref.uid]["trained"] = score(model.renderer, model.decoder, code, ref, reader, gauge,
-                                             gt_mesh(ref.uid, None, objects, str(data)))
+                                             surfaces.get(ref.uid))
     means = {side: mean_scores([r[side] for r in rows.values()]) for side in ("oracle", "trained")}
     return {"lighting_per": per, "objects": rows, "mean": means, "oracle_seconds": oracle_s,
             "train_seconds": train_s, "checkpoint": str(last), "steps": int(Path(last).name.split("-")[-1])}
