@@ -99,7 +99,7 @@ def latest(run: Path) -> Path | None:
         if target.parent != folder.resolve() or target.name[:5] != "step-" or not target.name[5:].isdigit():
             steps = list_steps(run)
             fix = f"point it at one of this run's step folders (newest: {steps[-1].name})" if steps else "delete it"
-            raise TkError(f"{link} points at {target}, outside this run's checkpoints; {fix}")
+            raise TkError(f"{link} leads to {target}, not to a step folder of this run; {fix}")
         if not target.is_dir():
             raise TkError(f"{link} points at a missing checkpoint; delete the link to resume from the newest step folder")
         return target

@@ -38,11 +38,11 @@ def test_latest_pointing_outside_the_run_is_refused(two_runs, tmp_path, renders,
     link.unlink()
     os.symlink(other if absolute else os.path.relpath(other, link.parent), link)
     before = _snapshot(a)
-    with pytest.raises(TkError, match="outside this run"):
+    with pytest.raises(TkError, match="not to a step folder of this run"):
         checkpoint.latest(a)
     assert main(["train", "--data", str(renders), "--out", str(a), "--resume", "--max-steps", "3"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "outside this run" in err and "\n" not in err
+    assert err.startswith("error: ") and "not to a step folder of this run" in err and "\n" not in err
     assert _snapshot(a) == before  # metrics not truncated, no checkpoint pruned or added
 
 
