@@ -10,7 +10,7 @@ import typer
 HELP = """Curate 3D objects into a manifest (manifest.parquet + manifest.duckdb) and a report.
 
 Every candidate gets a row: kept, or rejected with the first rule it failed (license, file type,
-size, unreadable, faces/vertices, animated, degenerate, duplicate sha256, score, --where, category cap).
+size, download failed, unreadable, faces/vertices, animated, degenerate, duplicate sha256, score, --where, category cap).
 
 Examples:
 

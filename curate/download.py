@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tk.hashing import sha256_file
 
+ERROR_PREFIX = "download: "  # starts the probe_error of a row whose file could not be fetched (rule `download_failed`)
 _CHUNK = 1 << 20
 _GITHUB_BLOB = re.compile(r"^https://github\.com/([^/]+)/([^/]+)/blob/([^/]+)/(.+)$")
 

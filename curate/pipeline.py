@@ -9,12 +9,14 @@ query that also computes the split (`splits`); `writer` writes manifest.parquet 
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tk.curate import licenses, predicate, report, rules, splits, writer
+from tk.curate import download, licenses, predicate, report, rules, splits, writer
 from tk.errors import TkError
 
 SOURCES = ("objaverse", "objaverse-xl", "local")
@@ -130,7 +132,11 @@ def build_rules(cfg: CurateConfig) -> list[rules.AnyRule]:
 
 def probe_rules(cfg: CurateConfig) -> list[rules.Rule]:
     """Rules over what the probe (or the annotations) measured."""
-    out = [rules.Rule("unreadable", "probe_error IS NULL", ("probed_with",), "the file opens and measures")]
+    # A failed fetch (HTTP error, sha256 mismatch, unsafe archive) is a rejection of its own, whatever else
+    # happened in the run: the rule reads `probe_error`, so it applies even when no row reached a probe.
+    out = [rules.Rule("download_failed", f"probe_error IS NULL OR NOT starts_with(probe_error, '{download.ERROR_PREFIX}')",
+                      ("probe_error",), "the file downloads (size cap, sha256 and archive checks pass)")]
+    out.append(rules.Rule("unreadable", "probe_error IS NULL", ("probed_with", "probe_error"), "the file opens and measures"))
     out.append(rules.Rule("no_faces", "face_count > 0", ("face_count",), "at least one face"))
     bounds = (("min_faces", "face_count", ">="), ("max_faces", "face_count", "<="), ("min_vertices", "vertex_count", ">="), ("max_vertices", "vertex_count", "<="))
     for opt, col, op in bounds:
@@ -216,10 +222,12 @@ def curate(cfg: CurateConfig) -> dict[str, Any]:
         "license_policy": cfg.license, "split": list(cfg.fractions), "split_seed": cfg.split_seed, **stats,
     }
     if cfg.dry_run:
-        summary = report.summarize(con, f"({query})", meta)
+        with _where_blamed(con, cfg):
+            summary = report.summarize(con, f"({query})", meta)
     else:
         assert cfg.out is not None
-        written = writer.write_manifest(con, query, cfg.out, cfg.duckdb_table_max_rows)
+        with _where_blamed(con, cfg):
+            written = writer.write_manifest(con, query, cfg.out, cfg.duckdb_table_max_rows)
         meta["duckdb_objects_is_view"] = bool(written.get("duckdb_view"))
         summary = report.summarize(con, f"read_parquet('{_q(cfg.out / 'manifest.parquet')}')", meta, written["groups"])
     summary["seconds"] = round(time.perf_counter() - t0, 3)
@@ -227,6 +235,25 @@ def curate(cfg: CurateConfig) -> dict[str, Any]:
         report.write(summary, cfg.out)  # type: ignore[arg-type]
     con.close()
     return summary
+
+
+@contextlib.contextmanager
+def _where_blamed(con: Any, cfg: CurateConfig) -> Iterator[None]:
+    """Turn a DuckDB error raised by the user's `--where` on the rows (a bad cast, a regex that does not
+    parse, `error()`) into one line; errors the predicate alone does not reproduce pass unchanged."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.Error as e:
+        if not cfg.where:
+            raise
+        try:
+            con.execute(f"SELECT count(*) FROM objects WHERE coalesce(({cfg.where}), false)").fetchone()
+        except duckdb.Error as own:
+            first = str(own).strip().splitlines()[0]
+            raise TkError(f"--where {cfg.where!r} failed on the data: {first}") from None
+        raise
 
 
 def _contract_names() -> set[str]:

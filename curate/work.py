@@ -25,9 +25,9 @@ def process(item: dict[str, Any]) -> dict[str, Any]:
     try:
         path = _fetch(item)
     except download.DownloadError as e:
-        return {"probe_error": f"download: {e}", "retryable": e.retryable}
+        return {"probe_error": f"{download.ERROR_PREFIX}{e}", "retryable": e.retryable}
     except Exception as e:  # noqa: BLE001 - an unreachable object is that row's result
-        return {"probe_error": f"download: {type(e).__name__}: {' '.join(str(e).split())[:200]}", "retryable": True}
+        return {"probe_error": f"{download.ERROR_PREFIX}{type(e).__name__}: {' '.join(str(e).split())[:200]}", "retryable": True}
     file_type = path.suffix.lower().lstrip(".") or item.get("file_type") or ""
     if path.stat().st_size > item["max_bytes"]:
         return {"local_path": str(path), "size_bytes": path.stat().st_size, "probe_error": f"too large: {path.stat().st_size} bytes"}

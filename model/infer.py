@@ -44,12 +44,21 @@ class InferConfig:
 
 def load_input(path: Path, cfg: InferConfig) -> np.ndarray:
     """One input file -> the preprocessed (S, S, 3) uint8 image the model sees."""
+    from PIL import Image
+
+    if not path.is_file():
+        raise TkError(f"{path}: no such image file")
+    try:
+        return _load_input(path, cfg)
+    except Image.DecompressionBombError as e:  # Pillow refuses, on open, an image whose header claims a huge size
+        raise TkError(f"{path}: too large to open: {str(e).rstrip('.')}; give an image of a few megapixels") from None
+
+
+def _load_input(path: Path, cfg: InferConfig) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     from tk.model.preprocess import load_rgba, prepare_rgba
 
-    if not path.is_file():
-        raise TkError(f"{path}: no such image file")
     if cfg.prepared:
         try:
             with Image.open(path) as im:

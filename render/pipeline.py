@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from tk.render.config import RenderConfig
 from tk.render.inputs import ObjectRef, from_folder, from_manifest
 from tk.render.jobs import failed_result, make_job, shard_rows
-from tk.render.shards import ShardStore, write_render_json
+from tk.render.shards import ShardStore, out_lock, write_render_json
 
 __all__ = ["RenderConfig", "render", "LocalExecutor"]
 
@@ -66,13 +66,19 @@ def versions() -> dict[str, str]:
 
 
 def render(cfg: RenderConfig, executor: Executor | None = None) -> dict[str, Any]:
-    """Render every object of `cfg` not yet done in `cfg.out`; return a summary dict."""
+    """Render every object of `cfg` not yet done in `cfg.out`; return a summary dict. One job per `cfg.out` at a time."""
+    with out_lock(cfg.out):
+        return _render(cfg, executor)
+
+
+def _render(cfg: RenderConfig, executor: Executor | None) -> dict[str, Any]:
     from tk.progress import progress
 
     t0 = time.perf_counter()
     objects = list_objects(cfg)
-    write_render_json(cfg.out, cfg.settings(), versions())
-    store = ShardStore(cfg.out, cfg.objects_per_shard)
+    settings = cfg.settings()
+    write_render_json(cfg.out, settings, versions())
+    store = ShardStore(cfg.out, cfg.objects_per_shard, settings)
     done = store.done()
     todo = [o for o in objects if o.uid not in done]
     refused = {o.uid: err for o in todo if (err := precheck(o, cfg))}

@@ -1,16 +1,23 @@
 """The output folder of a render job: shards, objects.parquet and render.json, written so a job killed at
-any moment resumes with exactly one complete set of views per object.
+any moment resumes with exactly one complete set of views per object, and so that no finished shard is lost.
 
 Order of writes when a shard is finished: objects.parquet first (its `ok` rows name the shard), then the
 shard, each atomically. On open, `ok` rows whose shard file does not exist (killed between the two writes)
-are dropped, and shard files no `ok` row names are deleted, so nothing is counted twice or lost.
+are dropped. Each shard also records, in its Parquet metadata, its objects' rows and the settings it was
+rendered with: a shard that no `ok` row names (objects.parquet deleted or replaced by an older copy) is
+adopted back into the index from that record, and a missing render.json is rewritten only when the
+shards' settings are this run's. A finished shard is never deleted; what cannot be reconciled is refused
+with one line. `out_lock` keeps a second job out of a folder while one is writing it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +32,17 @@ SHARD_RE = re.compile(r"^shard-(\d{5,})\.parquet$")
 OBJECT_EXTRA = [pa.field("split", pa.string()), pa.field("file_type", pa.string()), pa.field("shard", pa.string()),
                 pa.field("missing_textures", pa.list_(pa.string()))]
 MAX_SHARD_BYTES = 256 * 2**20
+RECORD_KEY = "tk.render"  # shard metadata: {"settings": the run's settings, "objects": its objects.parquet rows}
 
 
 class ShardStore:
     """Buffers finished objects and writes them out as shards plus an up-to-date objects.parquet."""
 
-    def __init__(self, out: str | Path, objects_per_shard: int = 64) -> None:
+    def __init__(self, out: str | Path, objects_per_shard: int = 64, settings: dict[str, Any] | None = None) -> None:
         self.out = Path(out)
         self.shard_dir = self.out / "shards"
         self.objects_per_shard = objects_per_shard
+        self.settings = settings  # recorded in each shard; shards adopted back must have been made with them
         self.shard_dir.mkdir(parents=True, exist_ok=True)
         atomic.remove_stale_temps(self.out)
         atomic.remove_stale_temps(self.shard_dir)
@@ -54,8 +63,29 @@ class ShardStore:
             if row["status"] == "ok" and row.get("shard") not in present:
                 del self.objects[uid]  # its shard never landed: render it again
         named = {row.get("shard") for row in self.objects.values() if row["status"] == "ok"}
-        for name in present - named:
-            (self.shard_dir / name).unlink()  # a shard no object row claims would duplicate views
+        orphans = sorted(present - named)
+        for name in orphans:
+            self._adopt(name)
+        if orphans:
+            self._write_objects()  # the rebuilt index, at once
+
+    def _adopt(self, name: str) -> None:
+        """Put the objects of a shard that no `ok` row names back into the index, from the shard's own record."""
+        path = self.shard_dir / name
+        record = shard_record(path)
+        if record is None:
+            raise TkError(f"{path} is a finished shard that {self.out / 'objects.parquet'} does not list, and it does "
+                          "not record its objects (made by an older tk); restore objects.parquet or render into a "
+                          "new --out folder (no shard was deleted)")
+        if self.settings is not None and record.get("settings") != self.settings:
+            raise TkError(f"{path} was rendered with other settings ({', '.join(_diff(record.get('settings') or {}, self.settings))}) "
+                          "than this run; use the same settings or a new --out folder")
+        for row in record["objects"]:
+            old = self.objects.get(row["uid"])
+            if old is not None and old["status"] == "ok":
+                raise TkError(f"{path} and {self.shard_dir / old['shard']} both hold views of object {row['uid']}; "
+                              f"move one of the two files out of {self.shard_dir} and run again")
+            self.objects[row["uid"]] = {**row, "shard": name}
 
     def done(self) -> set[str]:
         """Uids whose views are safely in a shard."""
@@ -82,8 +112,9 @@ class ShardStore:
         for row in self._pending_objects:
             self.objects[row["uid"]] = {**row, "shard": name}
         self._write_objects()
+        record = {"settings": self.settings, "objects": [{k: v for k, v in r.items() if k != "shard"} for r in self._pending_objects]}
         write_table(self.shard_dir / name, pa.Table.from_pylist(self._pending_rows), "shard",
-                    row_group_size=max(1, len(self._pending_rows)))
+                    metadata={RECORD_KEY: json.dumps(record, sort_keys=True)}, row_group_size=max(1, len(self._pending_rows)))
         self.next_index += 1
         self._pending_rows, self._pending_objects, self._pending_bytes = [], [], 0
 
@@ -98,16 +129,76 @@ class ShardStore:
         write_table(self.out / "objects.parquet", table, "objects")
 
 
+def shard_record(path: Path) -> dict[str, Any] | None:
+    """The record a shard keeps of its objects and settings (None for shards made before tk kept one)."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (pa.ArrowInvalid, OSError) as e:
+        raise TkError(f"{path}: not a readable shard ({e}); move it out of the folder and run again") from None
+    raw = meta.get(RECORD_KEY.encode())
+    return None if raw is None else json.loads(raw)
+
+
 def write_render_json(out: str | Path, settings: dict[str, Any], versions: dict[str, str]) -> None:
-    """Write render.json; on resume, refuse when the existing one was made with other settings."""
+    """Write render.json; on resume, refuse when the existing one, or the shards without one, hold other settings."""
     path = Path(out) / "render.json"
     if path.exists():
         old = json.loads(path.read_text())
         if old.get("settings") != settings:
-            diff = sorted(k for k in set(old.get("settings", {})) | set(settings)
-                          if old.get("settings", {}).get(k) != settings.get(k))
-            raise TkError(f"{out} holds renders made with other settings ({', '.join(diff)}); "
+            raise TkError(f"{out} holds renders made with other settings ({', '.join(_diff(old.get('settings', {}), settings))}); "
                           "use a new --out folder or the same settings")
         return
+    shards = sorted(p for p in (Path(out) / "shards").glob("shard-*.parquet") if SHARD_RE.match(p.name))
+    for shard in shards:  # render.json was deleted: the shards say which settings made them
+        record = shard_record(shard)
+        if record is None or record.get("settings") is None:
+            raise TkError(f"{out} has shards but no render.json, and {shard.name} does not record its settings "
+                          "(made by an older tk); restore render.json or use a new --out folder")
+        if record["settings"] != settings:
+            raise TkError(f"{out} holds renders made with other settings ({', '.join(_diff(record['settings'], settings))}) "
+                          "and no render.json; use a new --out folder or the same settings")
     atomic.write_text(path, json.dumps({"settings": settings, "seed": settings["seed"], "versions": versions},
                                        indent=2, sort_keys=True) + "\n")
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+@contextlib.contextmanager
+def out_lock(out: str | Path) -> Iterator[None]:
+    """Hold `OUT/.lock` for the block; another holder makes this raise TkError at once.
+
+    An flock is released by the OS when its process dies, so a killed job leaves no lock behind (only the
+    file, which the next holder reuses). The file is removed on exit while still locked; a job that opened it
+    just before checks that it locked the file that is still at the path, else it tries again.
+    """
+    import fcntl
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ".lock"
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise TkError(f"another tk render (pid {holder}) is writing to {out}; wait for it to end or use another --out") from None
+        try:
+            current = os.stat(path).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(fd).st_ino:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)

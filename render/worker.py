@@ -70,15 +70,26 @@ def render_object(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def encode_result(result: dict[str, Any]) -> dict[str, Any]:
-    """Turn a result's depth/normal/surface arrays into the contract's bytes (done in the worker, in parallel)."""
+    """Turn a result's depth/normal/surface arrays into the contract's bytes (done in the worker, in parallel).
+
+    A view whose mask is empty is never `ok`: the object fails, naming the views (the mask is what training
+    learns from, so an object that vanished in the renderer must not pass as rendered).
+    """
     from tk.render import encode, surface
 
     if result.get("surface") is not None:
         result["surface"] = surface.encode_surface(result["surface"])
+    empty = []
     for v in result["views"]:
         alpha = encode.decode_png(v["rgba"])[..., 3]
+        if not alpha.any():
+            empty.append(v["view"])
         v["depth"] = None if v["depth"] is None else encode.encode_depth(v["depth"], alpha)
         v["normal"] = None if v["normal"] is None else encode.encode_normal(v["normal"], alpha)
+    if result["ok"] and empty:
+        names = ", ".join(str(i) for i in empty)
+        result.update(ok=False, views=[], surface=None, error=f"view{'s' if len(empty) > 1 else ''} {names} of {len(result['views'])} "
+                                                f"{'have' if len(empty) > 1 else 'has'} an empty mask (nothing of the object is visible)")
     return result
 
 

@@ -213,11 +213,14 @@ def read_table(path: str | os.PathLike[str], kind: Kind, columns: list[str] | No
     return table
 
 
-def write_table(path: str | os.PathLike[str], table: pa.Table, kind: Kind, **kwargs: object) -> pa.Table:
-    """Conform, validate and atomically write a table of contract `kind`; returns what was written."""
+def write_table(path: str | os.PathLike[str], table: pa.Table, kind: Kind, metadata: dict[str, str] | None = None,
+                **kwargs: object) -> pa.Table:
+    """Conform, validate and atomically write a table of contract `kind` (plus file `metadata`); returns what was written."""
     from tk import atomic
 
     table = conform(table, kind)
+    if metadata:
+        table = table.replace_schema_metadata({**table.schema.metadata, **{k.encode(): v.encode() for k, v in metadata.items()}})
     validate_table(table, kind, os.fspath(path))
     atomic.write_parquet(path, table, **kwargs)
     return table

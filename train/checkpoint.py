@@ -89,15 +89,36 @@ def _prune(run: Path, keep_last: int, keep: Path) -> None:
 
 
 def latest(run: Path) -> Path | None:
-    """The folder `checkpoints/latest` points at (or the newest step folder), None when there is none."""
-    link = Path(run) / "checkpoints" / "latest"
+    """The folder `checkpoints/latest` points at (or the newest step folder), None when there is none.
+
+    The link must name a step folder of this run: resuming from another run's checkpoint would truncate this
+    run's metrics to that step and prune its own checkpoints, so a link leading anywhere else is refused.
+    """
+    folder = Path(run) / "checkpoints"
+    link = folder / "latest"
     if link.is_symlink() or link.exists():
         target = link.resolve()
+        if target.parent != folder.resolve() or target.name[:5] != "step-" or not target.name[5:].isdigit():
+            steps = list_steps(run)
+            fix = f"point it at one of this run's step folders (newest: {steps[-1].name})" if steps else "delete it"
+            raise TkError(f"{link} leads to {target}, not to a step folder of this run; {fix}")
         if not target.is_dir():
             raise TkError(f"{link} points at a missing checkpoint; delete the link to resume from the newest step folder")
         return target
     steps = list_steps(run)
     return steps[-1] if steps else None
+
+
+def remove_stale_temps(run: Path) -> None:
+    """Delete the temp folders and links a save killed midway left in RUN/checkpoints (call before training starts)."""
+    folder = Path(run) / "checkpoints"
+    if not folder.is_dir():
+        return
+    for p in list(folder.glob(".step-*.tmp-*")) + list(folder.glob(".latest.tmp-*")):
+        if p.is_symlink() or p.is_file():
+            p.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def verify(folder: Path) -> dict[str, Any]:

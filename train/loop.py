@@ -70,6 +70,8 @@ def _prepare_run(config: Any, out: Path, resume: bool, is_main: bool) -> tuple[T
     """The run's config (saved in RUN/config.yaml) and the checkpoint to resume from, if any."""
     saved = out / "config.yaml"
     last = checkpoint.latest(out) if resume else None
+    if is_main:
+        checkpoint.remove_stale_temps(out)  # what a run killed mid-save left
     if last is not None:
         cfg = config_from_dict(yaml.safe_load(saved.read_text())) if saved.is_file() else load_config(config)
         return cfg, last

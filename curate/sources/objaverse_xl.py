@@ -16,6 +16,7 @@ from tk.errors import TkError
 
 XL_SOURCES = ("github", "sketchfab", "thingiverse", "smithsonian")
 XL_COLUMNS = ("fileIdentifier", "source", "license", "fileType", "sha256", "metadata")
+_TEXT_TYPES = ("VARCHAR", '"NULL"')  # an all-null column is typed NULL in Arrow
 
 
 def parse_sources(text: str | None) -> tuple[str, ...]:
@@ -52,6 +53,11 @@ def _check_file(con: object, source: str, path: Path) -> str:
     missing = [c for c in ("fileIdentifier", "license", "fileType", "sha256") if c not in cols]
     if missing:
         raise TkError(f"{path}: missing column(s) {missing}; an objaverse-xl annotation file has {', '.join(XL_COLUMNS)}")
+    for col in ("fileIdentifier", "license", "fileType", "sha256"):
+        # Checked here so that a wrong type is one line, not a DuckDB binder error deep in the rules query
+        # (or, for license and fileType, a silent cast of e.g. a list into an `unknown` license).
+        if cols[col] not in _TEXT_TYPES:
+            raise TkError(f"{path}: column {col} holds {cols[col]}, not text; an objaverse-xl annotation file has string columns {', '.join(XL_COLUMNS[:5])}")
     if "metadata" not in cols:
         return "CAST(NULL AS VARCHAR)"
     return "metadata" if cols["metadata"] == "VARCHAR" else "CAST(to_json(metadata) AS VARCHAR)"

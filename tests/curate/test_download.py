@@ -105,7 +105,7 @@ def test_xl_curate_downloads_from_local_server(site, tmp_path, ray_session):
     crate = got[f"{base}/crate.zip"]
     assert crate["status"] == "keep" and crate["local_path"].endswith("crate.obj") and crate["texture_count"] == 1
     assert "unsafe archive" in got[f"{base}/evil.zip"]["probe_error"]
-    assert summary["kept"] == 2 and summary["rejected_by_reason"] == {"unreadable": 3}
+    assert summary["kept"] == 2 and summary["rejected_by_reason"] == {"download_failed": 3}
 
 
 def test_objaverse_annotations_offline_and_load_objects_via_adapter(tmp_path, ray_session):

@@ -75,15 +75,32 @@ def test_infer_on_real_rgba_renders(tiny_ref_dir, tmp_path, capsys):
     assert out.count(" -> ") == 2
 
 
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height pixels (a few dozen bytes; Pillow checks the size on open)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda p: Image.new("RGB", (16, 16), (200, 10, 10)).save(p), "has no alpha channel"),
     (lambda p: Image.new("RGBA", (16, 16), (0, 0, 0, 0)).save(p), "alpha channel is empty"),
     (lambda p: p.write_bytes(b"garbage"), "cannot read the image"),
+    (lambda p: p.write_bytes(png_header_only(40000, 40000)), "too large to open: Image size (1600000000 pixels)"),  # a decompression bomb
 ])
-def test_bad_images_are_one_line(tiny_ref_dir, tmp_path, capsys, make, message):
+@pytest.mark.parametrize("prepared", [False, True])
+def test_bad_images_are_one_line(tiny_ref_dir, tmp_path, capsys, make, message, prepared):
+    if prepared and "alpha" in message:
+        pytest.skip("--prepared images need no alpha")
     path = tmp_path / "bad.png"
     make(path)
-    code, out, err = run(["infer", str(path), "--model", str(tiny_ref_dir), "--out", str(tmp_path / "o")], capsys)
+    flags = ["--prepared"] if prepared else []
+    code, out, err = run(["infer", str(path), "--model", str(tiny_ref_dir), "--out", str(tmp_path / "o"), *flags], capsys)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "bad.png" in lines[0]

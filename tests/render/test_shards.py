@@ -59,13 +59,48 @@ def test_kill_between_objects_table_and_shard_rerenders_those_objects(tmp_path):
     assert sorted(_all_views(tmp_path)) == [("a", 0), ("a", 1), ("b", 0), ("b", 1)]
 
 
-def test_orphan_shard_and_stale_temps_are_removed(tmp_path):
+def test_orphan_shard_is_never_deleted_and_stale_temps_are_removed(tmp_path):
     store = ShardStore(tmp_path, objects_per_shard=1)
     store.add(*_object("a"))
     shard = tmp_path / "shards" / "shard-00000.parquet"
     (tmp_path / "shards" / "shard-00007.parquet").write_bytes(shard.read_bytes())  # claimed by no object row
-    ShardStore(tmp_path)
-    assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == ["shard-00000.parquet"]
+    (tmp_path / "shards" / ".shard-00008.parquet.x1.tmp").write_bytes(b"partial")
+    with pytest.raises(TkError, match="both hold views of object a"):
+        ShardStore(tmp_path)  # its record names an object that shard-00000 holds: refused, not deleted
+    assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == ["shard-00000.parquet", "shard-00007.parquet"]
+
+
+def test_shards_rebuild_an_older_objects_table(tmp_path):
+    store = ShardStore(tmp_path, objects_per_shard=1, settings={"seed": 0})
+    store.add(*_object("a"))
+    old_index = (tmp_path / "objects.parquet").read_bytes()
+    store.add(*_object("b"))
+    store.add({**_object("c")[0], "status": "failed", "error": "boom", "center": None, "scale": None}, [])
+    store.flush()
+    (tmp_path / "objects.parquet").write_bytes(old_index)  # a backup restored over the newer index
+    again = ShardStore(tmp_path, settings={"seed": 0})
+    assert again.done() == {"a", "b"} and again.objects["b"]["shard"] == "shard-00001.parquet"
+    assert "c" not in again.objects  # a failed object has no shard to come back from: it is tried again
+    rows = {r["uid"]: r for r in read_table(tmp_path / "objects.parquet", "objects").to_pylist()}
+    assert set(rows) == {"a", "b"} and rows["b"]["center"] == [0.0, 0.0, 0.0] and rows["b"]["attempts"] == 1
+    (tmp_path / "objects.parquet").unlink()
+    with pytest.raises(TkError, match="other settings .*seed"):
+        ShardStore(tmp_path, settings={"seed": 1})
+    assert len(list((tmp_path / "shards").iterdir())) == 2
+
+
+def test_shard_without_a_record_is_refused_not_deleted(tmp_path):
+    from tk.contracts import write_table
+    import pyarrow as pa
+
+    (tmp_path / "shards").mkdir()
+    write_table(tmp_path / "shards" / "shard-00000.parquet", pa.Table.from_pylist(_object("a")[1]), "shard")  # as older tk wrote
+    with pytest.raises(TkError, match="does not record its objects"):
+        ShardStore(tmp_path)
+    with pytest.raises(TkError, match="no render.json"):
+        write_render_json(tmp_path, {"seed": 0, "views": 4}, {"tk": "x"})
+    assert [p.name for p in (tmp_path / "shards").iterdir()] == ["shard-00000.parquet"]
+    assert not (tmp_path / "render.json").exists()
 
 
 def test_render_json_refuses_other_settings(tmp_path):
