@@ -191,3 +191,33 @@ def test_with_no_worker_left_the_job_stops_with_one_line_and_resumes(cluster, ob
     cluster.add_node(num_cpus=2)  # room again: the same job finishes
     s = render(_cfg(objects, out, 1))
     assert s["ok_total"] == len(OBJECTS) and len(_views(out)) == 2 * len(OBJECTS)
+
+
+def test_a_worker_dies_with_the_process_that_started_it(tmp_path):
+    """An actor killed by Ray (or lost with its node) takes its Blender worker with it, even one busy on a job,
+    and the worker's log is in the log folder it was given (the job's --out/logs), not the system temp folder."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    code = ("import os, sys, threading; from tk.render.process import WorkerProcess; "
+            "w = WorkerProcess(env={'TK_RENDER_TEST_HOOK': 'hang=bunny'}, log_dir=sys.argv[1]); w.start(); "
+            "print(w.pid, flush=True); threading.Timer(1.0, os._exit, (0,)).start(); "
+            "w.run({'uid': 'x', 'path': 'bunny.glb'}, timeout=600)")  # hangs in the worker until the parent is gone
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=300)
+    pid = int(r.stdout.split()[0])
+    deadline = time.monotonic() + 30
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(pid)
+    assert [p.name.startswith("worker-") and p.suffix == ".log" for p in tmp_path.iterdir()] == [True]
+
+
+def _running(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
