@@ -60,7 +60,8 @@ def alive_nodes() -> list[dict[str, Any]]:
 def plan(workers: int | str, threads: int, gpu: bool, max_memory_gb: float, nodes: list[dict[str, Any]]) -> Placement:
     """The placement of `--workers` (a number or "auto") on `nodes`; TkError when no node holds even one worker.
 
-    Threads per worker: `--threads`, else 1 with `auto` (many single-thread workers render the most per core,
+    Each worker reserves its memory cap (at most the largest node's memory). Threads per worker: `--threads`,
+    else 1 with `auto` (many single-thread workers render the most per core,
     see docs/render.md), else the cluster's cores split between the N workers (at most the largest node's).
     """
     cpus = [int(n.get("CPU", 0)) for n in nodes]
@@ -70,8 +71,9 @@ def plan(workers: int | str, threads: int, gpu: bool, max_memory_gb: float, node
         per = 1
     else:
         per = max(1, min(sum(cpus) // int(workers), max(cpus, default=1)))
-    unit = Placement(workers=0, threads=per, gpus=1 if gpu else 0,
-                     memory=int(max_memory_gb * GB) if max_memory_gb else 0)
+    # the memory cap, but never more than the largest node has: a worker may always have a node to itself
+    memory = min(int(max_memory_gb * GB), int(max((n.get("memory", 0) for n in nodes), default=0)))
+    unit = Placement(workers=0, threads=per, gpus=1 if gpu else 0, memory=memory if max_memory_gb else 0)
     room = sum(unit.fits(n) for n in nodes)
     if room == 0:
         largest = max(nodes, key=lambda n: (n.get("CPU", 0), n.get("GPU", 0), n.get("memory", 0)), default={})

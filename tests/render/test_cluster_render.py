@@ -52,8 +52,13 @@ def test_a_worker_no_node_can_hold_is_one_clear_error():
         plan(2, 0, True, 0, _nodes(0, 8))
     with pytest.raises(TkError, match=r"\(16 CPUs; .* 8 CPUs, 24 GB memory\): lower --threads"):
         plan(1, 16, False, 0, _nodes(8))
-    with pytest.raises(TkError, match="16 GB memory"):
-        plan("auto", 0, False, 16.0, _nodes(4, memory_gb=8))
+    with pytest.raises(TkError, match=r"\(4 CPUs, 1 GPU, 8 GB memory; the largest node has 4 CPUs, 8 GB memory"):
+        plan(1, 0, True, 16.0, _nodes(4, memory_gb=8))
+
+
+def test_a_memory_cap_above_every_node_reserves_a_whole_node():
+    p = plan("auto", 0, False, 16.0, _nodes(4, 4, memory_gb=8))
+    assert (p.workers, p.memory) == (2, 8 * GB)  # one worker per node, not none
 
 
 @pytest.fixture
