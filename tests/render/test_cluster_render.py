@@ -226,3 +226,16 @@ def _running(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_node_that_does_not_see_the_log_folder_logs_to_its_temp_folder(tmp_path):
+    """On a node without the driver's disk, --out/logs does not exist there: never created by a worker."""
+    from tk.render.process import WorkerProcess
+
+    w = WorkerProcess(log_dir=str(tmp_path / "not-on-this-node"))
+    try:
+        assert Path(w.log_path).parent == Path(tempfile.gettempdir()) and Path(w.log_path).name.startswith("tk-render-worker-")
+        assert not (tmp_path / "not-on-this-node").exists()
+    finally:
+        w.close()
+    assert not Path(w.log_path).exists()
