@@ -60,7 +60,8 @@ def alive_nodes() -> list[dict[str, Any]]:
 def plan(workers: int | str, threads: int, gpu: bool, max_memory_gb: float, nodes: list[dict[str, Any]]) -> Placement:
     """The placement of `--workers` (a number or "auto") on `nodes`; TkError when no node holds even one worker.
 
-    Each worker reserves its memory cap (at most the largest node's memory). Threads per worker: `--threads`,
+    Each worker reserves its memory cap (at most the largest node's memory and, for an explicit N, 1/N of the
+    cluster's): `auto` counts how many caps fit. Threads per worker: `--threads`,
     else 1 with `auto` (many single-thread workers render the most per core,
     see docs/render.md), else the cluster's cores split between the N workers (at most the largest node's).
     """
@@ -71,8 +72,12 @@ def plan(workers: int | str, threads: int, gpu: bool, max_memory_gb: float, node
         per = 1
     else:
         per = max(1, min(sum(cpus) // int(workers), max(cpus, default=1)))
-    # the memory cap, but never more than the largest node has: a worker may always have a node to itself
-    memory = min(int(max_memory_gb * GB), int(max((n.get("memory", 0) for n in nodes), default=0)))
+    # the memory cap, but never more than the largest node has (a worker may always have a node to itself), and
+    # for an explicit N never more than 1/N of the cluster's memory: the N asked for are never refused for memory
+    mems = [int(n.get("memory", 0)) for n in nodes]
+    memory = min(int(max_memory_gb * GB), max(mems, default=0))
+    if workers != "auto":
+        memory = min(memory, sum(mems) // int(workers))
     unit = Placement(workers=0, threads=per, gpus=1 if gpu else 0, memory=memory if max_memory_gb else 0)
     room = sum(unit.fits(n) for n in nodes)
     if room == 0:

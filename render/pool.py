@@ -187,7 +187,7 @@ class RayPool:
         except ray.exceptions.RayError:  # died before it ran: start another, unless it keeps failing
             slot.start_failures += 1
             if slot.start_failures >= MAX_START_FAILURES:
-                self.slots[self.slots.index(slot)] = None
+                self.slots = [None if s is slot else s for s in self.slots]
             else:
                 self._start(slot)
 

@@ -40,10 +40,13 @@ def test_auto_fills_every_node_by_its_cpus_gpus_and_memory():
 
 
 def test_explicit_workers_split_the_cluster_cores_and_reserve_what_they_use():
-    p = plan(8, 0, False, 16.0, _nodes(0, 32, 32))
+    p = plan(8, 0, False, 16.0, _nodes(0, 32, 32, memory_gb=256))
     assert (p.workers, p.threads, p.memory) == (8, 8, 16 * GB)
     assert p.actor_options() == {"num_cpus": 8, "num_gpus": 0, "memory": 16 * GB, "scheduling_strategy": "SPREAD"}
     assert plan(3, 0, False, 1.0, _nodes(0, 1, 1)).threads == 1  # more workers than cores: one each, some wait
+    # 2 workers asked for on one 15 GB node with the default 16 GB cap: both fit, each reserving half
+    assert plan(2, 1, False, 16.0, _nodes(2, memory_gb=15)).memory == 7.5 * GB
+    assert plan("auto", 1, False, 16.0, _nodes(2, memory_gb=15)).workers == 1  # auto counts whole caps
 
 
 def test_a_worker_no_node_can_hold_is_one_clear_error():
