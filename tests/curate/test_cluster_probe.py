@@ -63,7 +63,6 @@ def cluster():
         c.shutdown()
 
 
-@pytest.mark.slow
 def test_probe_tasks_survive_a_lost_node(cluster, tmp_path):
     from tk.curate import executor
 
@@ -88,7 +87,6 @@ def test_probe_tasks_survive_a_lost_node(cluster, tmp_path):
     assert len(list((tmp_path / "objects").rglob("*.*"))) == len(FILES)  # one verified download each, no .part
 
 
-@pytest.mark.slow
 def test_with_no_cpu_left_probing_stops_with_one_line(cluster, tmp_path, monkeypatch):
     from tk.curate import executor
 

@@ -147,7 +147,6 @@ def _cfg(src: Path, out: Path, workers: int | str) -> Any:
                         lighting="studio", workers=workers, max_memory_gb=2.0, objects_per_shard=2, timeout=60, retries=0)
 
 
-@pytest.mark.slow
 def test_render_loses_a_node_with_no_room_left_and_completes_in_one_run(cluster, objects, tmp_path):
     """3 worker nodes of 1 CPU, 3 workers; the node that holds an object dies: its replacement has nowhere to go,
     the two survivors render the lost object too; every object once, its 2 views once, nothing partial left."""
@@ -179,7 +178,6 @@ def test_render_loses_a_node_with_no_room_left_and_completes_in_one_run(cluster,
     assert set(Path(tempfile.gettempdir()).glob("tk-render-worker-*.log")) == before
 
 
-@pytest.mark.slow
 def test_with_no_worker_left_the_job_stops_with_one_line_and_resumes(cluster, objects, tmp_path, monkeypatch):
     """The only worker node dies: the replacement can never be placed, so the job stops (not hangs) and says why."""
     from tk.render import pool as pool_module
