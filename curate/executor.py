@@ -81,13 +81,14 @@ def run(
                     result = ray.get(ref)
                 except RayTaskError as e:
                     # fn catches file errors itself; an exception here is a bug or a resource failure.
-                    give_up_or_retry(item, attempt, f"worker error: {str(e.cause if hasattr(e, 'cause') else e).splitlines()[0][:200]}", lost)
+                    cause = str(e.cause if hasattr(e, "cause") else e).splitlines()[0][:200]
+                    give_up_or_retry(item, attempt, f"worker error: {cause}", lost)
                     continue
                 except RayError as e:
                     if deaths.since(start) and lost + 1 < MAX_NODE_LOSSES:
                         counts["node_lost"] += 1
-                        console.print(f"{description}: a Ray node was lost; {item.get('uid', '')} goes back in the queue",
-                                      markup=False, highlight=False, soft_wrap=True)
+                        line = f"{description}: a Ray node was lost; {item.get('uid', '')} goes back in the queue"
+                        console.print(line, markup=False, highlight=False, soft_wrap=True)
                         submit(item, attempt, lost + 1)
                         continue
                     give_up_or_retry(item, attempt, f"worker crashed: {type(e).__name__}", lost)
