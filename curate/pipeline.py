@@ -403,7 +403,8 @@ def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRul
         common["objaverse_dir"] = str(objaverse_adapter.default_cache_dir())
     keys = ("uid", "source", "file_identifier", "file_type", "sha256", "local_path")
     items = [dict(zip(keys, row)) | common for row in wanted if row[0] not in done]
-    counts = {"candidates": len(wanted), "reused": len(wanted) - len(items), "probed": 0, "failed": 0, "retried": 0}
+    counts = {"candidates": len(wanted), "reused": len(wanted) - len(items), "probed": 0, "failed": 0, "retried": 0,
+              "node_lost": 0}
     if items:
         started = executor.ensure_ray(cfg.workers, cfg.ray_address)
         try:
@@ -416,7 +417,8 @@ def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRul
                 import ray
 
                 ray.shutdown()
-        counts |= {"probed": ran["done"] + ran["failed"], "failed": ran["failed"], "retried": ran["retried"]}
+        counts |= {"probed": ran["done"] + ran["failed"], "failed": ran["failed"], "retried": ran["retried"],
+                   "node_lost": ran["node_lost"]}
     store.compact()
     return counts
 

@@ -21,6 +21,17 @@ def _pair(text: str, option: str) -> tuple[float, float]:
     return parts[0], parts[1]
 
 
+def _workers(text: str) -> int | str:
+    from tk.errors import TkError
+
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise TkError(f"--workers {text!r}: expected a number of workers or auto") from None
+
+
 def render_cmd(
     manifest: Optional[str] = typer.Argument(None, help="a `tk curate` output folder (kept rows with a local_path)"),
     input_dir: Optional[str] = typer.Option(None, "--input", help="render the 3D files of this folder instead"),
@@ -40,8 +51,9 @@ def render_cmd(
     orbit: bool = typer.Option(False, help="evenly spaced orbit views instead of random ones (evaluation)"),
     depth: bool = typer.Option(True, help="store the depth pass"),
     normals: bool = typer.Option(True, help="store the world-normal pass"),
-    workers: int = typer.Option(1, help="parallel Blender workers (Ray actors)"),
-    threads: int = typer.Option(0, help="render threads per worker (0: cores split between workers)"),
+    workers: str = typer.Option("1", help="parallel Blender workers (Ray actors), or auto: as many as fit the cluster"),
+    threads: int = typer.Option(0, help="CPUs each worker reserves and renders with (0: cores split between "
+                                "workers; 1 with --workers auto)"),
     seed: int = typer.Option(0, help="seed of cameras and lighting"),
     split_seed: int = typer.Option(0, help="seed of the train/val/test split for --input files"),
     timeout: float = typer.Option(300.0, help="seconds per object before its worker is killed"),
@@ -64,12 +76,15 @@ def render_cmd(
         samples=samples, denoise=denoise, device=device, lighting=lighting, lighting_per=lighting_per,
         hdri_dir=hdri_dir, seed=seed, split_seed=split_seed, fovy_deg=_pair(fovy, "--fovy"),
         distance=_pair(distance, "--distance"), elevation_deg=_pair(elevation, "--elevation"), orbit=orbit,
-        depth=depth, normals=normals, workers=workers, threads=threads, timeout=timeout, retries=retries,
+        depth=depth, normals=normals, workers=_workers(workers), threads=threads, timeout=timeout, retries=retries,
         max_memory_gb=max_memory_gb, max_file_mb=max_file_mb, address=address, objects_per_shard=objects_per_shard, limit=limit,
     )
     s = render(cfg)
     typer.echo(f"{s['ok_total']} objects rendered ({s['ok']} now, {s['skipped']} already done), "
                f"{s['failed_total']} failed, {s['views_per_object']} views each, {s['seconds']:.0f} s → {out}")
+    if s["node_loss_retries"] or s["actor_loss_retries"]:
+        typer.echo(f"{s['node_loss_retries']} object(s) rendered again because their Ray node was lost, "
+                   f"{s['actor_loss_retries']} because their actor died (not counted in --retries)")
     if s["failed_total"]:
         typer.echo(f"failed objects and their errors: {out}/objects.parquet (status = 'failed')")
 

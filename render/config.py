@@ -52,7 +52,7 @@ class RenderConfig:
     orbit: bool = False
     depth: bool = True
     normals: bool = True
-    workers: int = 1
+    workers: int | str = 1  # or "auto": as many as the cluster has room for (tk.render.placement)
     threads: int = 0  # per worker; 0 = the machine's cores split evenly between workers
     timeout: float = 300.0
     retries: int = 2
@@ -74,7 +74,8 @@ class RenderConfig:
             (self.engine in ENGINE_NAMES, f"--engine {self.engine!r}: choose one of {', '.join(ENGINE_NAMES)}"),
             (self.samples >= 1, f"--samples {self.samples}: must be at least 1"),
             (self.device in ("cpu", "gpu"), f"--device {self.device!r}: choose cpu or gpu"),
-            (self.workers >= 1, f"--workers {self.workers}: must be at least 1"),
+            (self.workers == "auto" or (isinstance(self.workers, int) and self.workers >= 1),
+             f"--workers {self.workers}: must be at least 1, or auto"),
             (self.threads >= 0, f"--threads {self.threads}: must be 0 (auto) or more"),
             (self.timeout > 0, f"--timeout {self.timeout}: must be positive seconds"),
             (self.retries >= 0, f"--retries {self.retries}: must be 0 or more"),
@@ -124,7 +125,7 @@ class RenderConfig:
         """Render threads per worker: the cores split evenly between workers unless set."""
         if self.threads:
             return self.threads
-        return max(1, (os.cpu_count() or 1) // self.workers)
+        return max(1, (os.cpu_count() or 1) // (self.workers if isinstance(self.workers, int) else 1))
 
     def settings(self) -> dict[str, Any]:
         """The settings that decide the output (render.json); a resumed job must match them."""

@@ -116,7 +116,10 @@ def _render(cfg: RenderConfig, executor: Executor | None) -> dict[str, Any]:
             "ok": counts["ok"], "failed": counts["failed"], "ok_total": len(store.done()),
             "failed_total": len(failed), "views_per_object": cfg.views, "seconds": time.perf_counter() - t0,
             "render_seconds": seconds["render"], "worker_seconds": seconds["worker"],
-            "first_result_seconds": seconds["first_result"]}
+            "first_result_seconds": seconds["first_result"],
+            # objects rendered again because their Ray node (or actor) was lost: not counted in --retries
+            "node_loss_retries": getattr(executor, "node_loss_retries", 0),
+            "actor_loss_retries": getattr(executor, "actor_loss_retries", 0)}
 
 
 def precheck(obj: ObjectRef, cfg: RenderConfig) -> str | None:

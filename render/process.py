@@ -25,14 +25,18 @@ class WorkerDied(Exception):
 class WorkerProcess:
     """One persistent `python -m tk.render.worker` subprocess."""
 
-    def __init__(self, env: dict[str, str] | None = None, max_memory_gb: float = 0.0, threads: int = 0) -> None:
+    def __init__(self, env: dict[str, str] | None = None, max_memory_gb: float = 0.0, threads: int = 0,
+                 log_dir: str | None = None) -> None:
         from tk.render.worker import THREADS_ENV
 
         # threads > 0: Blender's task pool is sized for that many threads (see tk.render.worker.cpu_mask)
         self.env = {**os.environ, **(env or {}), **({THREADS_ENV: str(threads)} if threads > 0 else {})}
         self.max_rss_kb = int(max_memory_gb * 2**20)  # 0: no limit
         self.proc: subprocess.Popen[bytes] | None = None
-        fd, self.log_path = tempfile.mkstemp(prefix="tk-render-worker-", suffix=".log")
+        # log_dir is the job's --out/logs when this node sees it (one machine, shared filesystem); never created
+        # here, so a node that does not share the driver's disk logs to its temp folder instead
+        where = log_dir if log_dir and os.path.isdir(log_dir) else None
+        fd, self.log_path = tempfile.mkstemp(prefix="worker-" if where else "tk-render-worker-", suffix=".log", dir=where)
         os.close(fd)
         # append mode: the log can be truncated between jobs while the worker keeps writing at its end
         self.log = open(self.log_path, "ab")
@@ -44,7 +48,7 @@ class WorkerProcess:
         self.stop()
         self.log.truncate(0)
         # its own session, so a kill reaches everything Blender may have spawned
-        self.proc = subprocess.Popen([sys.executable, "-m", "tk.render.worker"], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(_worker_command(), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.log, env=self.env, start_new_session=True)
         self.started += 1
         hello = self._receive(STARTUP_TIMEOUT, "starting")
@@ -143,6 +147,21 @@ class WorkerProcess:
             os.unlink(self.log_path)
         except FileNotFoundError:
             pass
+
+
+def _worker_command() -> list[str]:
+    """`python -m tk.render.worker`; on Linux it is first bound to die with this process (PR_SET_PDEATHSIG).
+
+    A Ray actor killed by Ray, or lost with its node, must not leave Blender rendering on: its own session
+    (for clean kills) keeps it out of the actor's process group, so only this binding ends it.
+    """
+    if not sys.platform.startswith("linux"):
+        return [sys.executable, "-m", "tk.render.worker"]
+    # PR_SET_PDEATHSIG = 1, SIGKILL = 9; if the parent died before the binding, the parent pid has changed
+    code = ("import ctypes, os, runpy, sys; ctypes.CDLL(None).prctl(1, 9); "
+            "os.getppid() == int(sys.argv[1]) or os._exit(1); "
+            "runpy.run_module('tk.render.worker', run_name='__main__', alter_sys=True)")
+    return [sys.executable, "-c", code, str(os.getpid())]
 
 
 def _rss_kb(pid: int) -> int:

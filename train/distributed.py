@@ -1,8 +1,13 @@
-"""torchrun integration: DDP from the environment, gloo on CPU and nccl on GPU; one process otherwise."""
+"""torchrun integration: DDP from the environment, gloo on CPU and nccl on GPU; one process otherwise.
+
+On several nodes every rank reads the data and `--out` (checkpoints) at the same path: a shared filesystem or an
+fsspec URL for the data. A restarted group resumes from `--out`'s last checkpoint when `tk train` has `--resume`.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -40,9 +45,25 @@ def init() -> Dist:
         device = torch.device("cuda", local)
     else:
         device = torch.device("cpu")
+    if world > 1 and rank == 0 and shared_store_restart_risk(os.environ):
+        from tk.progress import console
+
+        console.print(SHARED_STORE_WARNING, markup=False, highlight=False, soft_wrap=True)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo", device_id=device if device.type == "cuda" else None)
     return Dist(rank=rank, world_size=world, local_rank=local, device=device)
+
+
+SHARED_STORE_WARNING = (
+    "warning: torchrun on several nodes with --max-restarts shares its rendezvous store with the workers; after one "
+    "node's restart the nodes count restarts differently and the new group can fail to connect "
+    "(pytorch/pytorch#135712). Start torchrun with TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1 (docs/train.md)")
+
+
+def shared_store_restart_risk(env: Mapping[str, str]) -> bool:
+    """True under a multi-node torchrun that may restart workers while sharing its rendezvous store with them."""
+    return (int(env.get("GROUP_WORLD_SIZE", "1")) > 1 and int(env.get("TORCHELASTIC_MAX_RESTARTS", "0")) > 0
+            and env.get("TORCHELASTIC_USE_AGENT_STORE", "").lower() == "true")
 
 
 def barrier() -> None:

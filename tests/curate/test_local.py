@@ -127,4 +127,4 @@ def test_executor_replaces_hung_and_crashed_workers(ray_session):
     assert results[0]["double"] == 0 and results[3]["double"] == 6
     assert results[1]["probe_error"].startswith("timeout") and results[1]["attempts"] == 2
     assert "crashed" in results[2]["probe_error"] and results[2]["attempts"] == 2
-    assert counts == {"done": 2, "retried": 2, "failed": 2}
+    assert counts == {"done": 2, "retried": 2, "failed": 2, "node_lost": 0}

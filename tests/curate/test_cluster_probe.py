@@ -1,0 +1,100 @@
+"""Curate's download + probe tasks on a simulated multi-node Ray cluster (ray.cluster_utils.Cluster: a head with
+no CPUs, two worker nodes of 1 CPU) that loses a node while a task runs there.
+
+The lost node is made deterministic: tasks there wait forever (a marker in that node's environment only), so
+the task it holds is certainly in flight when the node is removed. The files come from a 127.0.0.1 server, so
+each task downloads (with its sha256 check) and then probes a real object.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from curate_fixtures import SAMPLE_OBJECTS, serve
+from tk.errors import TkError
+from tk.hashing import sha256_file
+
+FILES = ["bunny.glb", "suzi.glb", "Spider_binary.stl", "025_mug.stl", "pico-neo3.glb", "meta-quest-touch-plus.glb",
+         "crate/crate.obj", "bread/bread.obj", "basketball/basketball.obj", "tetrapak/tetrapak.obj",
+         "siameseCat/siameseCat.obj"]
+DOOMED = {"TK_TEST_DOOMED_NODE": "1"}
+
+
+def _items(base_url: str, download_dir: Path) -> list[dict]:
+    items = []
+    for rel in FILES:
+        digest = sha256_file(SAMPLE_OBJECTS / rel)
+        items.append({"uid": digest, "source": "xl-github", "file_identifier": f"{base_url}/{rel}",
+                      "file_type": rel.rsplit(".", 1)[1], "sha256": digest, "local_path": None,
+                      "max_bytes": 2**24, "timeout": 60.0, "retries": 1, "download_dir": str(download_dir)})
+    return items
+
+
+def _work(item: dict) -> dict:
+    """tk.curate.work.process, except on the doomed node, where it waits to be lost with the node."""
+    import os
+    import time
+
+    from tk.curate.work import process
+
+    if os.environ.get("TK_TEST_DOOMED_NODE"):
+        time.sleep(3600)
+    return process(item)
+
+
+@pytest.fixture
+def cluster():
+    import sys
+
+    import ray
+    from ray.cluster_utils import Cluster
+
+    # this module is not importable on a Ray worker: its functions travel by value
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
+    ray.init(address=c.address, log_to_driver=False, configure_logging=False)
+    try:
+        yield c
+    finally:
+        ray.shutdown()
+        c.shutdown()
+
+
+def test_probe_tasks_survive_a_lost_node(cluster, tmp_path):
+    from tk.curate import executor
+
+    cluster.add_node(num_cpus=1)
+    doomed = cluster.add_node(num_cpus=1, env_vars=DOOMED)
+    cluster.wait_for_nodes()
+    results: dict[str, list[dict]] = {}
+
+    def on_result(item: dict, result: dict) -> None:
+        results.setdefault(item["uid"], []).append(result)
+        if len(results) == 2:  # mid-run: the doomed node holds the task it has waited on since the start
+            cluster.remove_node(doomed)
+
+    with serve(SAMPLE_OBJECTS) as url:
+        items = _items(url, tmp_path / "objects")
+        counts = executor.run(items, _work, on_result, workers=2, timeout=300, retries=1)
+
+    assert counts == {"done": len(FILES), "retried": 0, "failed": 0, "node_lost": 1}  # not counted as a retry
+    assert sorted(results) == sorted(i["uid"] for i in items) and all(len(r) == 1 for r in results.values())
+    for uid, [r] in results.items():
+        assert r["probe_error"] is None and r["vertex_count"] > 0 and r["attempts"] == 1, (uid, r)
+    assert len(list((tmp_path / "objects").rglob("*.*"))) == len(FILES)  # one verified download each, no .part
+
+
+def test_with_no_cpu_left_probing_stops_with_one_line(cluster, tmp_path, monkeypatch):
+    from tk.curate import executor
+
+    monkeypatch.setattr(executor, "PLACEMENT_WAIT", 2.0)
+    doomed = cluster.add_node(num_cpus=1, env_vars=DOOMED)
+    cluster.wait_for_nodes()
+    with serve(SAMPLE_OBJECTS) as url:
+        items = _items(url, tmp_path / "objects")[:3]
+        threading.Timer(3.0, cluster.remove_node, args=(doomed,)).start()  # its tasks wait there until then
+        with pytest.raises(TkError, match=r"no CPU for 2 s \(0 of 3 objects done and kept\): run the same command"):
+            executor.run(items, _work, lambda i, r: None, workers=2, timeout=300, retries=1)
