@@ -12,6 +12,6 @@ def ray_session() -> Iterator[None]:
     """One small Ray session per test module (start-up is the slow part)."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()

@@ -142,7 +142,7 @@ def test_bad_configs_are_one_line(tmp_path, edit, message):
 
 
 def test_unknown_preset_names_the_choices():
-    with pytest.raises(TkError, match="give a preset \\(tiny, small, triposr\\)"):
+    with pytest.raises(TkError, match="give a preset \\(tiny, cpu, small, triposr\\)"):
         load_model_config("huge")
 
 

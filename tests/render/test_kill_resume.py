@@ -70,7 +70,7 @@ def test_render_joins_an_existing_ray_cluster(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
     shutil.copy(SAMPLE / "bunny.glb", src / "bunny.glb")
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
     try:
         address = ray.get_runtime_context().gcs_address
         cmd = _cmd(src, tmp_path / "out") + ["--address", address]

@@ -95,7 +95,7 @@ def train_step(cfg: DemoConfig, renders: Path, run: Path) -> Path:
     from tk.train.loop import train
 
     config = with_overrides(load_config("cpu"), data={"exclude_views": held_out(cfg)}, train={
-        "max_steps": cfg.train_steps, "seed": cfg.seed, "log_every": 10,
+        "max_steps": cfg.train_steps, "seed": cfg.seed, "log_every": max(1, cfg.train_steps // 20),
         "checkpoint_every": cfg.train_steps, "image_every": cfg.train_steps,
     })
     return train(config, renders, run)
