@@ -17,7 +17,7 @@ weights_app = typer.Typer(
 
 
 def train_command(
-    config: Optional[str] = typer.Option(None, "--config", help="tiny | small | triposr | finetune | a YAML file (optional with --resume)."),
+    config: Optional[str] = typer.Option(None, "--config", help="tiny | cpu | small | triposr | finetune | a YAML file (optional with --resume)."),
     data: str = typer.Option(..., "--data", help="Renders folder (RENDERS_DIR/shards/*.parquet), local or a URL (s3://, gs://, fsspec)."),
     out: Path = typer.Option(..., "--out", help="Run folder: metrics.jsonl, checkpoints/, tb/."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop at this step (the lr schedule keeps the config's train.max_steps)."),
@@ -36,7 +36,7 @@ def train_command(
     from tk.train.loop import train
 
     if config is None and not resume:
-        raise TkError("give --config tiny|small|triposr|finetune|FILE (or --resume an existing run)")
+        raise TkError("give --config tiny|cpu|small|triposr|finetune|FILE (or --resume an existing run)")
     import os
 
     main_rank = os.environ.get("RANK", "0") == "0"

@@ -78,7 +78,7 @@ def _prepare_run(config: Any, out: Path, resume: bool, is_main: bool) -> tuple[T
     if not resume and checkpoint.list_steps(out):
         raise TkError(f"{out} already holds checkpoints; pass --resume to continue it or choose a new --out")
     if config is None:
-        raise TkError("no --config given and nothing to resume; pass --config tiny|small|triposr|FILE")
+        raise TkError("no --config given and nothing to resume; pass --config tiny|cpu|small|triposr|finetune|FILE")
     cfg = load_config(config)
     if is_main:
         atomic.write_text(saved, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
