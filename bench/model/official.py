@@ -15,8 +15,9 @@ import types
 from pathlib import Path
 from typing import Any
 
-DEFAULT_SRC = "/work/shared/research/triposr_ref/official_tsr"
-DEFAULT_DEPS = "/tmp/tsrdeps"
+# Beside the repo (a checkout with ../shared keeps it there); TK_TRIPOSR_OFFICIAL points elsewhere.
+DEFAULT_SRC = str(Path(__file__).resolve().parents[3] / "shared" / "research" / "triposr_ref" / "official_tsr")
+DEFAULT_DEPS = str(Path(tempfile.gettempdir()) / "tsrdeps")
 DEPS_HINT = ("pip install --target /tmp/tsrdeps --no-deps transformers==4.35.0 tokenizers==0.14.1 "
              "huggingface_hub==0.19.4 omegaconf antlr4-python3-runtime==4.9.3")
 
