@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from bench.fit.data import HELD_OUT, render_set
 from bench.fit.measure import Gauge, mean_scores, score_code

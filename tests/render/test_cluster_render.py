@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from shard_views import shard_views
 from tk.contracts import read_table
 from tk.errors import TkError
 from tk.render.placement import GB, plan
@@ -132,13 +133,6 @@ class KillNodeWhenBusy:
         return self.pool.actor_loss_retries
 
 
-def _views(out: Path) -> list[tuple[str, int]]:
-    keys = []
-    for shard in sorted((out / "shards").glob("shard-*.parquet")):
-        t = read_table(shard, "shard")  # a partial file would fail here
-        keys += list(zip(t.column("uid").to_pylist(), t.column("view").to_pylist()))
-    return keys
-
 
 def _cfg(src: Path, out: Path, workers: int | str) -> Any:
     from tk.render.pipeline import RenderConfig
@@ -168,7 +162,7 @@ def test_render_loses_a_node_with_no_room_left_and_completes_in_one_run(cluster,
     assert len(executor.killed_holding) == 1
     assert s["node_loss_retries"] == 1 and s["actor_loss_retries"] == 0
     assert (s["ok"], s["failed"]) == (len(OBJECTS), 0)
-    keys = _views(out)
+    keys = shard_views(out)
     uids = {k[0] for k in keys}
     assert len(uids) == len(OBJECTS) and executor.killed_holding[0] in uids
     assert sorted(keys) == sorted((uid, v) for uid in uids for v in range(2))  # no view twice, none missing
@@ -196,13 +190,12 @@ def test_with_no_worker_left_the_job_stops_with_one_line_and_resumes(cluster, ob
 
     cluster.add_node(num_cpus=2)  # room again: the same job finishes
     s = render(_cfg(objects, out, 1))
-    assert s["ok_total"] == len(OBJECTS) and len(_views(out)) == 2 * len(OBJECTS)
+    assert s["ok_total"] == len(OBJECTS) and len(shard_views(out)) == 2 * len(OBJECTS)
 
 
 def test_a_worker_dies_with_the_process_that_started_it(tmp_path):
     """An actor killed by Ray (or lost with its node) takes its Blender worker with it, even one busy on a job,
     and the worker's log is in the log folder it was given (the job's --out/logs), not the system temp folder."""
-    import os
     import subprocess
     import sys
     import time

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from shard_views import shard_views
 from tk.contracts import read_table
 
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests" / "sample" / "objects"
@@ -22,13 +23,6 @@ def _cmd(src: Path, out: Path) -> list[str]:
             "--resolution", "32", "--samples", "2", "--no-denoise", "--lighting", "studio", "--workers", "1",
             "--objects-per-shard", "1"]
 
-
-def _views(out: Path) -> list[tuple[str, int]]:
-    keys = []
-    for shard in sorted((out / "shards").glob("shard-*.parquet")):
-        t = read_table(shard, "shard")  # a partial file would fail here
-        keys += list(zip(t.column("uid").to_pylist(), t.column("view").to_pylist()))
-    return keys
 
 
 def test_kill_9_then_resume_gives_one_set_of_views_per_object(tmp_path):
@@ -49,12 +43,12 @@ def test_kill_9_then_resume_gives_one_set_of_views_per_object(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    done_before = {k[0] for k in _views(out)}
+    done_before = {k[0] for k in shard_views(out)}
     assert 2 <= len(done_before) < len(FILES)
 
     rerun = subprocess.run(_cmd(src, out), env=env, capture_output=True, text=True, timeout=400)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
-    keys = _views(out)
+    keys = shard_views(out)
     assert len(keys) == len(set(keys)) == 3 * len(FILES)
     assert sorted(keys) == sorted((uid, v) for uid in {k[0] for k in keys} for v in range(3))
     objects = read_table(out / "objects.parquet", "objects").to_pylist()
@@ -79,4 +73,4 @@ def test_render_joins_an_existing_ray_cluster(tmp_path):
         assert ray.is_initialized() and ray.cluster_resources().get("CPU") == 2  # still up for its owner
     finally:
         ray.shutdown()
-    assert sorted(_views(tmp_path / "out")) == [(_views(tmp_path / "out")[0][0], v) for v in range(3)]
+    assert sorted(shard_views(tmp_path / "out")) == [(shard_views(tmp_path / "out")[0][0], v) for v in range(3)]

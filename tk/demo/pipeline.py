@@ -159,18 +159,16 @@ def held_out_view(renders: Path, manifest_dir: Path, out_png: Path) -> dict[str,
 
 def training_view(renders: Path, out_png: Path) -> dict[str, Any]:
     """Write the first uncut input view of the first training object to `out_png` (its mesh shows the fit)."""
-    from tk import framing
-    from tk.train.data import decode_rgba
+    from tk.train.data import first_uncut_input
     from tk.train.shards import RowReader, ShardIndex
 
     index = ShardIndex(str(renders), "train")
     reader = RowReader(index)
     for ref in index.objects:
-        for pos in ref.input_views:
-            data = reader.rgba_bytes(ref, ref.views[pos])
-            if not framing.touches_border(decode_rgba(data)[..., 3]):
-                atomic.write_bytes(out_png, data)
-                return {"uid": ref.uid, "view": ref.views[pos].view}
+        chosen = first_uncut_input(ref, reader)
+        if chosen is not None:
+            atomic.write_bytes(out_png, reader.rgba_bytes(ref, ref.views[chosen[0]]))
+            return {"uid": ref.uid, "view": ref.views[chosen[0]].view}
     raise TkError("no training object has an uncut input view; check the demo's render settings")
 
 
