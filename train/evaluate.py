@@ -63,12 +63,18 @@ def load_model(folder: Path, raw_weights: bool = False) -> tuple[Any, str]:
     return model.eval(), "raw" if ema is None else "ema"
 
 
+def view_rays(view: ViewMeta, q: np.ndarray, s: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rays (H*W, 3) of every pixel of `view`, moved into the gauge (q, s)."""
+    u, v = np.meshgrid(np.arange(view.width), np.arange(view.height))
+    o, d = geometry.pixel_rays(geometry.transform_c2w(view.c2w, q, s), view.fx, view.fy, view.cx, view.cy, u, v)
+    return torch.from_numpy(o), torch.from_numpy(d)
+
+
 def render_view(renderer: Any, decoder: Any, code: torch.Tensor, view: ViewMeta, q: np.ndarray, s: float
                 ) -> tuple[np.ndarray, np.ndarray]:
     """(RGB on white (H,W,3), opacity (H,W)) of `code` seen from `view` moved into the gauge (q, s)."""
-    u, v = np.meshgrid(np.arange(view.width), np.arange(view.height))
-    o, d = geometry.pixel_rays(geometry.transform_c2w(view.c2w, q, s), view.fx, view.fy, view.cx, view.cy, u, v)
-    out = renderer.render_rays(decoder, code, torch.from_numpy(o).to(code.device), torch.from_numpy(d).to(code.device))
+    o, d = view_rays(view, q, s)
+    out = renderer.render_rays(decoder, code, o.to(code.device), d.to(code.device))
     rgb = out["rgb"].float().cpu().numpy().reshape(view.height, view.width, 3).clip(0, 1)
     return rgb, out["opacity"].float().cpu().numpy().reshape(view.height, view.width)
 

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from tk.train import geometry
 from tk.train.shards import ObjectRef, RowReader
 
 MESH_RESOLUTION = 96  # marching cubes of a 16-texel triplane: finer grids add no detail, only time
@@ -30,11 +29,10 @@ class Gauge:
 
 
 def view_rays(view: Any, gauge: Gauge) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rays of every pixel of `view` (H*W, 3) in the gauge (the oracle trains on them)."""
-    u, v = np.meshgrid(np.arange(view.width), np.arange(view.height))
-    o, d = geometry.pixel_rays(geometry.transform_c2w(view.c2w, gauge.q, gauge.s), view.fx, view.fy, view.cx,
-                               view.cy, u, v)
-    return torch.from_numpy(o), torch.from_numpy(d)
+    """Rays of every pixel of `view` (H*W, 3) in the gauge (the oracle trains on them): tk eval's own rays."""
+    from tk.train.evaluate import view_rays as eval_rays
+
+    return eval_rays(view, gauge.q, gauge.s)
 
 
 def score_code(renderer: Any, decoder: Any, code: torch.Tensor, ref: ObjectRef, reader: RowReader, gauge: Gauge,
