@@ -15,8 +15,9 @@ import math
 
 import numpy as np
 
-CANONICAL_DISTANCE = 1.9
-CANONICAL_FOVY_DEG = 40.0
+from tk.framing import INPUT_DISTANCE as CANONICAL_DISTANCE  # the official front camera, written once (tk/framing.py)
+from tk.framing import INPUT_FOVY_DEG as CANONICAL_FOVY_DEG
+
 # Columns: camera right = world +Y, camera up = world +Z, camera back (+Z_cam) = world +X.
 CANONICAL_ROTATION = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
