@@ -1,4 +1,9 @@
-"""Cameras of the official TripoSR code: spherical orbits around the origin, +Z up, OpenGL camera axes."""
+"""Cameras of the official TripoSR code: spherical orbits around the origin, +Z up, OpenGL camera axes.
+
+The torch twin of tk.geometry (tk's one camera convention): the same orbit c2w as
+look_at(spherical_eye(...)) and the same ray directions as pixel_rays with intrinsics(fovy, W, H),
+kept in the official float32 order of operations; tests/model/test_geometry_twin.py pins the two together.
+"""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from tk.errors import TkError
+from tk.geometry import INPUT_DISTANCE, INPUT_FOVY_DEG
 from tk.model.checkpoint import find_weights, load_weights, save_weights
 from tk.model.config import TripoSRConfig, load_model_config, write_model_config
 from tk.model.decoder import NeRFMLP
@@ -103,7 +104,7 @@ class TripoSR(nn.Module):
 
     # ---- scene codes -> images and meshes ---------------------------------------------------------
     def render(self, scene_codes: torch.Tensor, n_views: int, elevation_deg: float = 0.0,
-               camera_distance: float = 1.9, fovy_deg: float = 40.0, height: int = 256, width: int = 256,
+               camera_distance: float = INPUT_DISTANCE, fovy_deg: float = INPUT_FOVY_DEG, height: int = 256, width: int = 256,
                return_type: str = "pil") -> list[list[Any]]:
         """Orbit renders, per scene a list of n_views images (PIL, (H, W, 3) tensor or array), no grad."""
         from PIL import Image

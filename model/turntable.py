@@ -8,10 +8,12 @@ import numpy as np
 import torch
 
 from tk.atomic import atomic_path
+from tk.geometry import INPUT_DISTANCE, INPUT_FOVY_DEG
 
 
 def turntable_frames(model, scene_code: torch.Tensor, n_views: int = 8, size: int = 128,
-                     elevation_deg: float = 15.0, camera_distance: float = 1.9, fovy_deg: float = 40.0) -> list[np.ndarray]:
+                     elevation_deg: float = 15.0, camera_distance: float = INPUT_DISTANCE,
+                     fovy_deg: float = INPUT_FOVY_DEG) -> list[np.ndarray]:
     """scene_code (3, C, H, W) -> n_views frames (size, size, 3) uint8 at evenly spaced azimuths."""
     views = model.render(scene_code[None], n_views, elevation_deg, camera_distance, fovy_deg, size, size, return_type="np")[0]
     return [(np.clip(v, 0, 1) * 255).round().astype(np.uint8) for v in views]

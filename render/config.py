@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tk.errors import TkError
+from tk.geometry import INPUT_FOVY_DEG
 
 ENGINE_NAMES = ("cycles", "eevee", "workbench")
 # settings that change what is rendered; a resumed job must use the same ones (render.json)
@@ -46,7 +47,7 @@ class RenderConfig:
     hdri_dir: str | None = None
     seed: int = 0
     split_seed: int = 0
-    fovy_deg: tuple[float, float] = (40.0, 40.0)
+    fovy_deg: tuple[float, float] = (INPUT_FOVY_DEG, INPUT_FOVY_DEG)
     distance: tuple[float, float] = (2.66, 3.06)  # tk.framing.default_distance(): no view cuts the object
     elevation_deg: tuple[float, float] = (-10.0, 45.0)
     orbit: bool = False

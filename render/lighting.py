@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tk.errors import TkError
-from tk.render.cameras import rng_for
+from tk.geometry import rng_for, spherical_eye
 
 PRESETS = ("mixed", "hdri", "sky", "studio", "uniform")
 HDRI_SUFFIXES = (".exr", ".hdr")
@@ -113,19 +113,14 @@ def _lamp_rig(rng: Any, ref_az: float, scale: float) -> list[dict[str, Any]]:
     for role, az, el, power in roles:
         distance = float(rng.uniform(2.5, 4.0))
         kelvin = float(rng.uniform(2800, 4200) if role == "key" and rng.random() < 0.3 else rng.uniform(4500, 7500))
-        eye = _spherical(az, float(el), distance)
+        eye = spherical_eye(az, float(el), distance)
         lamps.append({
-            "role": role, "location": [round(c, 5) for c in eye], "size": round(float(rng.uniform(0.5, 2.0)), 4),
+            "role": role, "location": [round(float(c), 5) for c in eye], "size": round(float(rng.uniform(0.5, 2.0)), 4),
             # power scales with distance² so the irradiance at the object stays in a plausible band
             "power_w": round(float(power) * scale * (distance / 3.0) ** 2, 3),
             "kelvin": round(kelvin, 1), "color": [round(c, 5) for c in kelvin_to_rgb(kelvin)],
         })
     return lamps
-
-
-def _spherical(azimuth_deg: float, elevation_deg: float, distance: float) -> list[float]:
-    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
-    return [distance * math.cos(el) * math.cos(az), distance * math.cos(el) * math.sin(az), distance * math.sin(el)]
 
 
 def kelvin_to_rgb(kelvin: float) -> tuple[float, float, float]:

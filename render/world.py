@@ -68,7 +68,7 @@ def _load_hdri(path: str) -> Any:
 def _area_lamp(scene: Any, name: str, lamp: dict[str, Any]) -> None:
     from mathutils import Matrix
 
-    from tk.render.cameras import look_at
+    from tk.geometry import look_at
 
     data = bpy.data.lights.new(name, "AREA")
     data.shape = "DISK"

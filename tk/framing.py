@@ -1,6 +1,6 @@
 """The framing rule shared by rendering, training inputs and `tk infer` (docs/design.md, "Training geometry").
 
-TripoSR sees its input from one fixed camera: distance 1.9, fovy 40 degrees (the official front camera).
+TripoSR sees its input from one fixed camera, the official front camera (tk.geometry: INPUT_DISTANCE, INPUT_FOVY_DEG).
 tk's rule, in three parts:
 - Renders: the default camera distance keeps the bounding sphere of any normalised object (radius
   sqrt(3)/2, the unit cube's) inside the frame with a margin, so no view cuts the object at the border.
@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-INPUT_DISTANCE = 1.9  # the official front camera: (1.9, 0, 0) looking at the origin, +Z up
-INPUT_FOVY_DEG = 40.0
+from tk.geometry import INPUT_FOVY_DEG  # the input camera, written once
+
 OBJECT_RADIUS = math.sqrt(3.0) / 2.0  # bounding sphere of an object normalised into [-0.5, 0.5]^3
 SPHERE_FILL = 0.95  # the sphere's angular radius may use at most this share of the half field of view
 OFFICIAL_FOREGROUND_RATIO = 0.85  # what the released TripoSR weights expect (official run.py)

@@ -16,7 +16,6 @@ in the canonical gauge (train/geometry.py); `uid`.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import itertools
 from collections.abc import Iterator, Sequence
@@ -29,15 +28,10 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from tk.errors import ContractError, TkError
+from tk.geometry import pixel_rays, rng_for
 from tk.train import geometry, patches
 from tk.train.config import DataConfig
 from tk.train.shards import ObjectRef, RowReader, ShardIndex
-
-
-def rng_for(*key: object) -> np.random.Generator:
-    """A numpy Generator seeded by sha256 of the key: the same on every machine, process and worker."""
-    digest = hashlib.sha256(":".join(str(k) for k in key).encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest[:16], "little"))
 
 
 def decode_rgba(data: bytes, where: str = "") -> np.ndarray:
@@ -112,7 +106,7 @@ def build_sample(ref: ObjectRef, reader: RowReader, spec: SampleSpec, epoch: int
         rgb.append(composite(crop, 1.0))
         mask.append(crop[..., 3:4])
         u, v = patches.patch_pixels(top, left, p)
-        o, d = geometry.pixel_rays(geometry.transform_c2w(view.c2w, q, s), view.fx, view.fy, view.cx, view.cy, u, v)
+        o, d = pixel_rays(geometry.transform_c2w(view.c2w, q, s), view.fx, view.fy, view.cx, view.cy, u, v)
         rays_o.append(o)
         rays_d.append(d)
     return {

@@ -1,9 +1,10 @@
 """`tk eval`: novel-view PSNR/SSIM/LPIPS/mask IoU and surface CD/F-score of a checkpoint on one split of a renders folder.
 
-Per object, the input is its first view usable as input (fovy 40 deg, d >= 1.9); every other view is
+Per object, the input is its first view usable as input (the input camera's fovy, d >= its distance:
+tk.geometry.INPUT_FOVY_DEG, INPUT_DISTANCE); every other view is
 a novel view, rendered at full resolution from the same canonical gauge as in training and compared
 with the render on white (and its alpha > 0.5 with the predicted opacity > 0.5). The mesh (marching
-cubes at threshold 25) is taken back from the gauge (p -> s*Q@p, s = 1.9/d) to the object's normalised
+cubes at threshold 25) is taken back from the gauge (p -> s*Q@p, s = INPUT_DISTANCE/d) to the object's normalised
 frame and compared there with the surface the render stage stored, by the protocol in train/metrics.py,
 so its numbers are in normalised units whatever the input view's distance.
 
@@ -26,6 +27,7 @@ import torch
 from tk import atomic
 from tk.errors import TkError
 from tk.progress import progress
+from tk.geometry import pixel_rays
 from tk.train import geometry, metrics
 from tk.train.data import composite, decode_rgba, input_image
 from tk.train.meshes import mesh_points, stored_surfaces
@@ -66,7 +68,7 @@ def load_model(folder: Path, raw_weights: bool = False) -> tuple[Any, str]:
 def view_rays(view: ViewMeta, q: np.ndarray, s: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Rays (H*W, 3) of every pixel of `view`, moved into the gauge (q, s)."""
     u, v = np.meshgrid(np.arange(view.width), np.arange(view.height))
-    o, d = geometry.pixel_rays(geometry.transform_c2w(view.c2w, q, s), view.fx, view.fy, view.cx, view.cy, u, v)
+    o, d = pixel_rays(geometry.transform_c2w(view.c2w, q, s), view.fx, view.fy, view.cx, view.cy, u, v)
     return torch.from_numpy(o), torch.from_numpy(d)
 
 

@@ -16,23 +16,17 @@ import numpy as np
 
 from tk.contracts import validate_schema
 from tk.errors import ContractError, TkError
+from tk.geometry import INPUT_DISTANCE, INPUT_FOVY_DEG, View
 from tk.train import geometry
 
 _INDEX_COLUMNS = ["uid", "view", "split", "c2w", "fx", "fy", "cx", "cy", "width", "height"]
 
 
 @dataclass(frozen=True)
-class ViewMeta:
-    """One view's camera and where its row lies (shard, row group, row inside the group)."""
+class ViewMeta(View):
+    """One view: its camera (a tk.geometry.View) and where its row lies (row group, row inside the group)."""
 
     view: int
-    c2w: np.ndarray
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    width: int
-    height: int
     row_group: int
     row: int
 
@@ -118,7 +112,8 @@ class ShardIndex:
                 else:
                     self.skipped_no_input.append(ref.uid)
         if not self.objects:
-            extra = f" ({len(self.skipped_no_input)} had no view with fovy 40 deg and d >= 1.9 to use as input)" \
+            extra = (f" ({len(self.skipped_no_input)} had no view with fovy {INPUT_FOVY_DEG:g} deg and "
+                     f"d >= {INPUT_DISTANCE:g} to use as input)") \
                 if self.skipped_no_input else ""
             raise TkError(f"{self.data}: no '{split}' objects to train on{extra}; render with the default cameras "
                           "or choose another --split")

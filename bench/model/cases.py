@@ -52,13 +52,14 @@ def case_forward(model, repeats: int) -> list[float]:
 
 def case_render(model, impl: str, repeats: int, patch: int, checkpoint: bool) -> list[float]:
     """One patch x patch view of the front camera rendered from scene codes with grad, then backward."""
+    from tk.geometry import INPUT_DISTANCE, INPUT_FOVY_DEG
     from tk.model.cameras import get_spherical_cameras
 
     cfg_out = model.post_processor.upsample.out_channels
     side = 2 * model.tokenizer.embeddings.shape[-1] if impl == "tk" else 2 * model.tokenizer.cfg.plane_size
     torch.manual_seed(1)
     codes = (torch.randn(3, cfg_out, side, side) * 0.5).requires_grad_(True)
-    rays_o, rays_d = get_spherical_cameras(1, 0.0, 1.9, 40.0, patch, patch)
+    rays_o, rays_d = get_spherical_cameras(1, 0.0, INPUT_DISTANCE, INPUT_FOVY_DEG, patch, patch)
     model.renderer.set_chunk_size(8192)  # run.py's value; tk's chunks are the same 8192 points (64 rays)
     if impl == "tk":
         model.set_gradient_checkpointing(renderer=checkpoint)
@@ -112,12 +113,13 @@ def cuda_forward(model, dtype: torch.dtype, batches: list[int], repeats: int) ->
 
 def cuda_render(model, dtype: torch.dtype, repeats: int, patch: int, checkpoint: bool) -> dict:
     """One patch x patch front view from random scene codes with grad, then backward, under autocast(dtype)."""
+    from tk.geometry import INPUT_DISTANCE, INPUT_FOVY_DEG
     from tk.model.cameras import get_spherical_cameras
 
     side = 2 * model.tokenizer.embeddings.shape[-1]
     torch.manual_seed(1)
     codes = (torch.randn(3, model.post_processor.upsample.out_channels, side, side, device="cuda") * 0.5).requires_grad_(True)
-    rays_o, rays_d = get_spherical_cameras(1, 0.0, 1.9, 40.0, patch, patch)
+    rays_o, rays_d = get_spherical_cameras(1, 0.0, INPUT_DISTANCE, INPUT_FOVY_DEG, patch, patch)
     o, d = rays_o[0].cuda(), rays_d[0].cuda()
     model.renderer.set_chunk_size(8192)
     model.set_gradient_checkpointing(renderer=checkpoint)

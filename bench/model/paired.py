@@ -34,6 +34,7 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     from bench.model.cases import build
+    from tk.geometry import INPUT_DISTANCE, INPUT_FOVY_DEG
     from tk.model.cameras import get_spherical_cameras
 
     official = build("official", a.size, a.official_src)
@@ -51,7 +52,7 @@ def main() -> None:
             res["forward"].append(t_t / t_o)
             print(f"  forward pair: official {t_o:.2f} s, tk {t_t:.2f} s", flush=True)
 
-    rays_o, rays_d = get_spherical_cameras(1, 0.0, 1.9, 40.0, a.patch, a.patch)
+    rays_o, rays_d = get_spherical_cameras(1, 0.0, INPUT_DISTANCE, INPUT_FOVY_DEG, a.patch, a.patch)
     code = codes_o[0].clone().requires_grad_(True)
     official.renderer.set_chunk_size(8192)
     tk.renderer.set_chunk_size(8192)

@@ -93,9 +93,10 @@ def triposr_step(views: int, patch: int, ckpt: bool) -> dict:
     net = PatchRenderer(model)
     n = patch * patch
     # Rays of the canonical camera's central patch: every ray crosses the radius-0.87 box, the worst case.
-    from tk.train import geometry, patches
+    from tk import geometry
+    from tk.train import patches
 
-    f = 256 / torch.tan(torch.deg2rad(torch.tensor(20.0))).item()
+    f = geometry.focal(geometry.INPUT_FOVY_DEG, 512)
     u, v = patches.patch_pixels(256 - patch // 2, 256 - patch // 2, patch)
     o, d = geometry.pixel_rays(geometry.canonical_c2w(), f, f, 256, 256, u, v)
     rays_o = torch.from_numpy(o).expand(1, views, n, 3).contiguous().to(device)

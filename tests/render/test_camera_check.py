@@ -13,7 +13,7 @@ import trimesh
 from scipy.spatial import cKDTree
 
 from tk.contracts import read_table
-from tk.render.cameras import project, unproject
+from tk.geometry import project, unproject
 from tk.render.encode import decode_depth, decode_png
 
 ROOT = Path(__file__).resolve().parents[2]

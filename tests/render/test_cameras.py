@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from tk.errors import TkError
-from tk.render.cameras import CameraConfig, intrinsics, look_at, project, sample_view, unproject
+from tk.geometry import intrinsics, look_at, project, unproject
+from tk.render.cameras import CameraConfig, sample_view
 
 
 def test_same_seed_same_cameras_and_other_seed_differs():

@@ -15,7 +15,7 @@ from scipy.ndimage import binary_dilation
 from scipy.spatial import cKDTree
 
 from tk.contracts import read_table
-from tk.render.cameras import project
+from tk.geometry import project
 from tk.render.encode import decode_png
 from tk.render.surface import POINTS, decode_surface, encode_surface, sample_parts
 

@@ -107,7 +107,8 @@ def score_training_objects(cfg: DemoConfig, renders: Path, checkpoint: Path, out
     import torch
 
     from tk.demo.fit_figure import fit_sheet
-    from tk.train.data import choose_input, input_image, rng_for
+    from tk.geometry import rng_for
+    from tk.train.data import choose_input, input_image
     from tk.train.evaluate import evaluate_code, load_model
     from tk.train.meshes import stored_surfaces
     from tk.train.shards import RowReader, ShardIndex
