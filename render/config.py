@@ -1,4 +1,8 @@
-"""RenderConfig: every setting of a render job, validated on construction; the CLI maps its options onto it."""
+"""RenderConfig: every setting of a render job, validated on construction.
+
+Defined once: `tk render`'s options are generated from these fields and release specs are built from them
+by tk.sections.build (see docs/design.md, "Configs").
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,9 @@ from typing import Any
 
 from tk.errors import TkError
 from tk.geometry import INPUT_FOVY_DEG
+from tk.sections import setting
 
 ENGINE_NAMES = ("cycles", "eevee", "workbench")
-# settings that change what is rendered; a resumed job must use the same ones (render.json)
-RUN_ONLY = ("workers", "timeout", "retries", "address", "threads", "limit", "out", "manifest", "input_dir",
-            "objects_per_shard", "max_memory_gb", "max_file_mb")
 
 
 @dataclass(frozen=True)
@@ -31,37 +33,52 @@ class EngineSettings:
 
 @dataclass
 class RenderConfig:
-    """One `tk render` job. Sources: `manifest` (a `tk curate` folder) or `input_dir` (files)."""
+    """One `tk render` job. Sources: `manifest` (a `tk curate` folder) or `input_dir` (files).
 
-    out: str
-    manifest: str | None = None
-    input_dir: str | None = None
-    views: int = 12
-    resolution: int = 512
-    engine: str = "cycles"
-    samples: int = 64
-    denoise: bool = True
-    device: str = "cpu"
-    lighting: str = "mixed"
-    lighting_per: str = "object"  # one draw per object; "view" contradicts TripoSR's view-independent colour
-    hdri_dir: str | None = None
-    seed: int = 0
-    split_seed: int = 0
-    fovy_deg: tuple[float, float] = (INPUT_FOVY_DEG, INPUT_FOVY_DEG)
-    distance: tuple[float, float] = (2.66, 3.06)  # tk.framing.default_distance(): no view cuts the object
-    elevation_deg: tuple[float, float] = (-10.0, 45.0)
-    orbit: bool = False
-    depth: bool = True
-    normals: bool = True
-    workers: int | str = 1  # or "auto": as many as the cluster has room for (tk.render.placement)
-    threads: int = 0  # per worker; 0 = the machine's cores split evenly between workers
-    timeout: float = 300.0
-    retries: int = 2
-    max_memory_gb: float = 16.0  # per worker; 0 = no limit
-    max_file_mb: float = 1024.0  # bigger files fail without being imported; 0 = no limit
-    address: str | None = None
-    objects_per_shard: int = 64
-    limit: int | None = None
+    Each field is also its `tk render` option and its release-spec key (tk.sections.setting): help,
+    option name and default are written here only.
+    """
+
+    out: str = setting(help="output folder: shards/, objects.parquet, render.json", run_only=True)
+    manifest: str | None = setting(None, "a `tk curate` output folder (kept rows with a local_path)", argument=True,
+                                   run_only=True)
+    input_dir: str | None = setting(None, "render the 3D files of this folder instead", cli="--input", run_only=True)
+    views: int = setting(12, "views per object")
+    resolution: int = setting(512, "image width and height in pixels")
+    engine: str = setting("cycles", "cycles | eevee | workbench")
+    samples: int = setting(64, "samples per pixel (Cycles, EEVEE)")
+    denoise: bool = setting(True, "Cycles denoising (OpenImageDenoise)")
+    device: str = setting("cpu", "cpu | gpu (Cycles with CUDA/OptiX/HIP when present)")
+    lighting: str = setting("mixed", "mixed | hdri | sky | studio | uniform")
+    # one draw per object; "view" contradicts TripoSR's view-independent colour
+    lighting_per: str = setting("object", "draw lighting once per 'object' (for TripoSR) or per 'view' "
+                                "(view-dependent models only)")
+    hdri_dir: str | None = setting(None, "folder of .exr/.hdr maps (default: Blender's bundled CC0 set)")
+    seed: int = setting(0, "seed of cameras and lighting")
+    split_seed: int = setting(0, "seed of the train/val/test split for --input files")
+    fovy_deg: tuple[float, float] = setting((INPUT_FOVY_DEG, INPUT_FOVY_DEG),
+                                            "vertical field of view in degrees, or MIN,MAX", cli="--fovy", span=True)
+    # tk.framing.default_distance(): no view cuts the object
+    distance: tuple[float, float] = setting((2.66, 3.06), "camera distance MIN,MAX (object's longest side is 1; "
+                                            "the default never cuts it at fovy 40)", span=True)
+    elevation_deg: tuple[float, float] = setting((-10.0, 45.0), "camera elevation MIN,MAX in degrees",
+                                                 cli="--elevation", span=True)
+    orbit: bool = setting(False, "evenly spaced orbit views instead of random ones (evaluation)")
+    depth: bool = setting(True, "store the depth pass")
+    normals: bool = setting(True, "store the world-normal pass")
+    # or "auto": as many as the cluster has room for (tk.render.placement)
+    workers: int | str = setting(1, "parallel Blender workers (Ray actors), or auto: as many as fit the cluster",
+                                 run_only=True)
+    threads: int = setting(0, "CPUs each worker reserves and renders with (0: cores split between workers; 1 with "
+                           "--workers auto)", run_only=True)
+    timeout: float = setting(300.0, "seconds per object before its worker is killed", run_only=True)
+    retries: int = setting(2, "retries of an object whose worker crashed or hung", run_only=True)
+    max_memory_gb: float = setting(16.0, "kill a worker above this resident memory (0: no limit)", run_only=True)
+    max_file_mb: float = setting(1024.0, "fail files bigger than this without importing them (0: no limit)",
+                                 run_only=True)
+    address: str | None = setting(None, "join this Ray cluster (e.g. auto or HOST:6379)", run_only=True)
+    objects_per_shard: int = setting(64, "objects per shard file", run_only=True)
+    limit: int | None = setting(None, "render at most this many objects", run_only=True)
 
     def __post_init__(self) -> None:
         if (self.manifest is None) == (self.input_dir is None):
@@ -91,6 +108,8 @@ class RenderConfig:
                 raise TkError(msg)
         if self.hdri_dir is not None and not Path(self.hdri_dir).is_dir():
             raise TkError(f"--hdri-dir {self.hdri_dir}: not a folder")
+        # The environment maps are listed once, here: every job of this config draws from the same list.
+        self._hdri_paths = _scan_hdris(self.hdri_dir)
         # build both sub-configs now so their own validation runs before any work starts
         self.camera_config()
         self.lighting_config()
@@ -104,12 +123,7 @@ class RenderConfig:
 
     def hdri_paths(self) -> dict[str, str]:
         """Environment maps by the name the `light` column records: relative to --hdri-dir, or bundled/NAME."""
-        from tk.render.lighting import find_hdris
-
-        if self.hdri_dir is None:
-            return {f"bundled/{p.name}": str(p) for p in find_hdris(None)}
-        root = Path(self.hdri_dir)
-        return {p.relative_to(root).as_posix(): str(p.resolve()) for p in find_hdris(root)}
+        return dict(self._hdri_paths)
 
     def lighting_config(self) -> Any:
         """The lighting preset as a tk.render.lighting.LightingConfig."""
@@ -131,8 +145,9 @@ class RenderConfig:
     def settings(self) -> dict[str, Any]:
         """The settings that decide the output (render.json); a resumed job must match them."""
         d = asdict(self)
-        for k in RUN_ONLY:
-            d.pop(k, None)
+        for f in fields(self):
+            if f.metadata.get("run_only"):
+                d.pop(f.name)
         d["fovy_deg"], d["distance"], d["elevation_deg"] = (list(d[k]) for k in ("fovy_deg", "distance", "elevation_deg"))
         d["hdris"] = sorted(self.hdri_paths())
         return d
@@ -141,3 +156,12 @@ class RenderConfig:
     def field_names(cls) -> list[str]:
         """Names of all settings (the CLI freeze test uses it)."""
         return [f.name for f in fields(cls)]
+
+
+def _scan_hdris(hdri_dir: str | None) -> dict[str, str]:
+    from tk.render.lighting import find_hdris
+
+    if hdri_dir is None:
+        return {f"bundled/{p.name}": str(p) for p in find_hdris(None)}
+    root = Path(hdri_dir)
+    return {p.relative_to(root).as_posix(): str(p.resolve()) for p in find_hdris(root)}
