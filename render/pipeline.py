@@ -1,4 +1,4 @@
-"""`render(cfg)`: the whole `tk render` job (list objects, skip finished ones, render, write shards).
+"""`run(cfg)`: the whole `tk render` job (list objects, skip finished ones, render, write shards).
 
 Used by the CLI, `tk release` and `tk demo`. Execution is separate from the work: an executor turns jobs
 into results (the Ray pool by default; `LocalExecutor` renders in this process for tests and scripts).
@@ -16,7 +16,7 @@ from tk.render.inputs import ObjectRef, from_folder, from_manifest
 from tk.render.jobs import failed_result, make_job, shard_rows
 from tk.render.shards import ShardStore, out_lock, write_render_json
 
-__all__ = ["RenderConfig", "render", "LocalExecutor"]
+__all__ = ["RenderConfig", "run", "render", "LocalExecutor"]
 
 
 class Executor(Protocol):
@@ -65,10 +65,13 @@ def versions() -> dict[str, str]:
     return {"tk": tk.__version__, "bpy": bpy_version}
 
 
-def render(cfg: RenderConfig, executor: Executor | None = None) -> dict[str, Any]:
+def run(cfg: RenderConfig, executor: Executor | None = None) -> dict[str, Any]:
     """Render every object of `cfg` not yet done in `cfg.out`; return a summary dict. One job per `cfg.out` at a time."""
     with out_lock(cfg.out):
         return _render(cfg, executor)
+
+
+render = run  # the name tests, benchmarks and the demo call it by
 
 
 def _render(cfg: RenderConfig, executor: Executor | None) -> dict[str, Any]:

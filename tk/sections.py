@@ -51,26 +51,30 @@ def cli_fields(cls: type) -> list[dataclasses.Field]:
 def build(cls: type, values: Any, where: str, label: Callable[[dataclasses.Field], str] | None = None) -> Any:
     """Dataclass `cls` from mapping `values`, every value coerced to its field's type; one-line TkErrors.
 
-    `where` starts each message ("spec: render", "tk render"); `label` names a field as the user wrote it
+    `where` starts each message ("spec: render"; empty for the CLI); `label` names a field as the user wrote it
     (the YAML key by default, `option_name` for the CLI). Nested dataclass fields take nested mappings.
     """
     label = label or (lambda f: f.name)
     values = values or {}
     if not isinstance(values, dict):
-        raise TkError(f"{where}: expected a mapping of settings, got {type(values).__name__}")
+        raise TkError(f"{where or 'settings'}: expected a mapping, got {type(values).__name__}")
     known = {f.name: f for f in fields(cls) if f.init}
     unknown = sorted(set(values) - set(known))
     if unknown:
-        raise TkError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(known)}")
+        raise TkError(f"{where or 'settings'}: unknown key(s) {unknown}; allowed: {sorted(known)}")
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, value in values.items():
         f = known[name]
-        kwargs[name] = coerce(value, hints[name], f"{where}: {label(f)}", span=f.metadata.get("span", False))
+        kwargs[name] = coerce(value, hints[name], _join(where, label(f)), span=f.metadata.get("span", False))
     try:
         return cls(**kwargs)
     except TypeError as e:
-        raise TkError(f"{where}: {e}") from None
+        raise TkError(_join(where, str(e))) from None
+
+
+def _join(where: str, label: str) -> str:
+    return f"{where}: {label}" if where else label
 
 
 def build_section(what: str, name: str, cls: type, values: Any) -> Any:
@@ -176,7 +180,7 @@ def cli_text(value: Any, span: bool = False) -> Any:
     return value
 
 
-def command(cls: type, run: Callable[[Any], Any], doc: str, where: str) -> Callable[..., Any]:
+def command(cls: type, run: Callable[[Any], Any], doc: str, where: str = "") -> Callable[..., Any]:
     """A typer command whose options are the `setting` fields of `cls`; it builds the config and calls `run(cfg)`.
 
     Fields typed as a plain CLI type (int, float, bool, str, Path, or Optional of one) are typer options of

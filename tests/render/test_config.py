@@ -31,3 +31,86 @@ def test_make_job_does_not_scan_the_hdri_folder(tmp_path, monkeypatch):
     assert {f for j in jobs for f in j["hdri_paths"]} <= {"a.hdr", "sub/b.exr"}
     assert all(v["light"]["env"]["file"] in ("a.hdr", "sub/b.exr") for j in jobs for v in j["views"])
     assert cfg.settings()["hdris"] == ["a.hdr", "sub/b.exr"] and len(scans) == 1
+
+
+def _render_options() -> list[str]:
+    from tests.foundation.cli_surface import surface
+
+    return surface()["tk render"]
+
+
+def test_each_render_option_is_one_config_field():
+    from tk.sections import cli_fields, option_name
+
+    by_option = {option_name(f): f.name for f in cli_fields(RenderConfig)}
+    assert sorted(by_option.values()) == sorted(RenderConfig.field_names())  # every field is an option
+    negations = {o for o in _render_options() if o.startswith("--no-") and o[5:] in
+                 {n.replace("_", "-") for n, t in RenderConfig.__annotations__.items() if t == "bool"}}
+    assert sorted(set(_render_options()) - negations) == sorted(by_option)  # and every option is one field
+
+
+def _captured(monkeypatch, args: list[str]) -> RenderConfig:
+    import tk.render.pipeline as pipeline
+    from tk.cli import main
+
+    seen = []
+    monkeypatch.setattr(pipeline, "run", lambda cfg: seen.append(cfg) or {
+        "ok_total": 0, "ok": 0, "skipped": 0, "failed_total": 0, "views_per_object": cfg.views, "seconds": 0.0,
+        "node_loss_retries": 0, "actor_loss_retries": 0})
+    assert main(["render", *args]) == 0
+    return seen[0]
+
+
+def test_cli_defaults_are_the_config_defaults(tmp_path, monkeypatch):
+    cfg = _captured(monkeypatch, ["--input", str(SAMPLE), "--out", str(tmp_path / "o")])
+    assert cfg == RenderConfig(out=str(tmp_path / "o"), input_dir=str(SAMPLE))
+    assert (cfg.fovy_deg, cfg.distance, cfg.elevation_deg, cfg.workers) == ((40.0, 40.0), (2.66, 3.06), (-10.0, 45.0), 1)
+
+
+def test_cli_text_becomes_typed_values(tmp_path, monkeypatch):
+    cfg = _captured(monkeypatch, ["--input", str(SAMPLE), "--out", str(tmp_path / "o"), "--fovy", "30", "--distance",
+                                  "2,3.5", "--elevation", "-5,20", "--workers", "auto", "--no-depth", "--limit", "2"])
+    assert (cfg.fovy_deg, cfg.distance, cfg.elevation_deg) == ((30.0, 30.0), (2.0, 3.5), (-5.0, 20.0))
+    assert (cfg.workers, cfg.depth, cfg.limit) == ("auto", False, 2)
+    cfg = _captured(monkeypatch, ["--input", str(SAMPLE), "--out", str(tmp_path / "o"), "--workers", "3"])
+    assert cfg.workers == 3
+
+
+def test_yaml_values_build_the_same_config(tmp_path):
+    from tk.sections import build
+
+    base = {"out": str(tmp_path / "o"), "input_dir": str(SAMPLE)}
+    cfg = build(RenderConfig, {**base, "fovy_deg": 35, "distance": [2, 3], "elevation_deg": "-5,20", "timeout": 10},
+                "spec: render")
+    assert cfg == RenderConfig(**base, fovy_deg=(35.0, 35.0), distance=(2.0, 3.0), elevation_deg=(-5.0, 20.0),
+                               timeout=10.0)
+    assert isinstance(cfg.timeout, float) and all(isinstance(x, float) for x in cfg.distance)
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"distance": [2, 3, 4]}, "spec: render: distance [2, 3, 4]: expected MIN,MAX (or one number)"),
+    ({"distance": [3, 2]}, "spec: render: distance [3, 2]: expected MIN,MAX with MIN <= MAX"),
+    ({"fovy_deg": "wide"}, "spec: render: fovy_deg 'wide': expected MIN,MAX"),
+    ({"views": 2.5}, "spec: render: views 2.5: expected a whole number"),
+    ({"views": "many"}, "spec: render: views 'many': expected a whole number"),
+    ({"depth": "yes"}, "spec: render: depth 'yes': expected true or false"),
+    ({"engine": 3}, "spec: render: engine 3: expected text"),
+    ({"view": 3}, "spec: render: unknown key(s) ['view']"),
+])
+def test_bad_values_are_one_line_errors(tmp_path, values, message):
+    from tk.errors import TkError
+    from tk.sections import build
+
+    with pytest.raises(TkError) as e:
+        build(RenderConfig, {"out": str(tmp_path), "input_dir": str(SAMPLE), **values}, "spec: render")
+    assert str(e.value).startswith(message) and "\n" not in str(e.value), str(e.value)
+
+
+def test_render_json_settings_keep_their_keys_and_values(tmp_path):
+    """render.json of existing folders must still match (resume): same keys, ranges as lists."""
+    s = RenderConfig(out=str(tmp_path), input_dir=str(SAMPLE), lighting="studio").settings()
+    assert sorted(s) == sorted([
+        "views", "resolution", "engine", "samples", "denoise", "device", "lighting", "lighting_per", "hdri_dir",
+        "seed", "split_seed", "fovy_deg", "distance", "elevation_deg", "orbit", "depth", "normals", "hdris"])
+    assert (s["fovy_deg"], s["distance"], s["elevation_deg"]) == ([40.0, 40.0], [2.66, 3.06], [-10.0, 45.0])
+    assert s["hdris"] and all(h.startswith("bundled/") for h in s["hdris"])
