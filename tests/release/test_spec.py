@@ -102,3 +102,29 @@ def test_curation_values_take_the_config_types(sample_dir):
     cfg = curate_config(spec, spec.sources[0], sample_dir / "unused-out")
     assert cfg.fractions == (0.8, 0.1, 0.1)
     assert cfg.scores == (sample_dir / "SOURCES.csv").resolve()
+
+
+@pytest.mark.parametrize("written", ["[2.5, 3]", "'2.5,3'"])
+def test_render_values_take_the_config_types(sample_dir, tmp_path, written):
+    """A spec's render section is built by the same builder as `tk render`'s options: lists become tuples."""
+    from tk.release.stages import render_config
+
+    text = f"name: x\nversion: 1\nsources: [{{source: local, input: .}}]\nrender: {{distance: {written}, fovy_deg: 35, timeout: 60}}\n"
+    spec = load_spec(_write(tmp_path, text), source_root=sample_dir)
+    cfg = render_config(spec, sample_dir, tmp_path / "out")
+    assert (cfg.distance, cfg.fovy_deg, cfg.timeout) == ((2.5, 3.0), (35.0, 35.0), 60.0)
+    assert spec.raw["render"]["fovy_deg"] == 35  # the record keeps the spec as written
+
+
+def test_bad_render_range_is_one_line(tmp_path, capsys):
+    spec = _write(tmp_path, "name: x\nversion: 1\nsources: [{source: local, input: .}]\nrender: {distance: [3, 2, 1]}\n")
+    assert main(["release", "build", str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "spec: render: distance [3, 2, 1]: expected MIN,MAX" in err[0], err
+
+
+def test_reserved_render_options_are_config_fields():
+    from tk.release.spec import RENDER_RESERVED, RENDER_PATHS
+    from tk.render.config import RenderConfig
+
+    assert set(RENDER_RESERVED) | set(RENDER_PATHS) <= set(RenderConfig.field_names())

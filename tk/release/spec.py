@@ -1,8 +1,9 @@
 """The release spec: a YAML file that names the sources, curation rules and render settings of a dataset.
 
 The `curation` and `render` sections are passed to the stages as their own config dataclasses
-(`tk.curate.pipeline.CurateConfig`, `tk.render.pipeline.RenderConfig`), so a spec accepts exactly the
-options the stages accept and fails on anything else with one line naming the key.
+(`tk.curate.pipeline.CurateConfig`, `tk.render.config.RenderConfig`), so a spec accepts exactly the
+options the stages accept and fails on anything else with one line naming the key. The render section is
+built by `tk.sections.build`, the builder `tk render`'s options go through (YAML lists become tuples).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from tk.release.spec import (
     SpecError,
     check_stage_options,
 )
+from tk.sections import build
 
 
 def curate_config(spec: ReleaseSpec, source: SourceSpec, out: Path, workers: int | None = None) -> Any:
@@ -34,13 +35,11 @@ def render_config(spec: ReleaseSpec, manifest_dir: Path, out: Path, workers: int
     from tk.render.pipeline import RenderConfig
 
     check_stage_options(spec.render, RenderConfig, RENDER_RESERVED, "spec: render")
-    kwargs: dict[str, Any] = dict(spec.render)
-    # YAML gives lists; the camera ranges are tuples in RenderConfig.
-    kwargs.update({k: tuple(v) for k, v in kwargs.items() if isinstance(v, list)})
-    kwargs.update(manifest=str(manifest_dir), out=str(out))
+    values: dict[str, Any] = {**spec.render, "manifest": str(manifest_dir), "out": str(out)}
     if workers is not None:
-        kwargs["workers"] = workers
-    return _construct(RenderConfig, kwargs, "render")
+        values["workers"] = workers
+    # the one builder the CLI uses too: YAML lists (or "MIN,MAX" text) become the config's tuples
+    return build(RenderConfig, values, "spec: render")
 
 
 def check_spec_options(spec: ReleaseSpec) -> None:
@@ -62,9 +61,9 @@ def run_curate(spec: ReleaseSpec, source: SourceSpec, out: Path, workers: int | 
 
 def run_render(spec: ReleaseSpec, manifest_dir: Path, out: Path, workers: int | None = None) -> dict[str, Any]:
     """Render the kept objects of `manifest_dir` into `out` (shards/, objects.parquet, render.json)."""
-    from tk.render.pipeline import render
+    from tk.render.pipeline import run
 
-    return render(render_config(spec, manifest_dir, out, workers))
+    return run(render_config(spec, manifest_dir, out, workers))
 
 
 def _coerce(section: dict[str, Any], config_cls: type, base: Path) -> dict[str, Any]:
