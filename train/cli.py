@@ -33,10 +33,9 @@ def train_command(
 
     Several processes (CPU: gloo, GPU: nccl): torchrun --standalone --nproc_per_node 2 -m tk train --config tiny --data renders --out runs/ddp
     """
-    from tk.train.loop import train
+    from tk.train.config import TrainRun
+    from tk.train.loop import run
 
-    if config is None and not resume:
-        raise TkError("give --config tiny|cpu|small|triposr|finetune|FILE (or --resume an existing run)")
     import os
 
     main_rank = os.environ.get("RANK", "0") == "0"
@@ -51,9 +50,10 @@ def train_command(
                 values = ", ".join(f"{k} {v:g}" for k, v in applied.items())
                 typer.echo(f"fine-tuning (--init): {values} (configs/train/finetune.yaml; set optim.* in a config file "
                            "to choose others)")
-    last = train(run_config, data, out, max_steps=max_steps, resume=resume, init=init, init_dino=init_dino)
+    summary = run(TrainRun(data=data, out=out, config=run_config, max_steps=max_steps, resume=resume, init=init,
+                           init_dino=init_dino))
     if main_rank:
-        typer.echo(f"checkpoint: {last}")
+        typer.echo(f"checkpoint: {summary['checkpoint']}")
 
 
 def eval_command(

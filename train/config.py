@@ -172,6 +172,26 @@ def load_config(name_or_path: str | Path | TrainConfig) -> TrainConfig:
     return config_from_dict(raw)
 
 
+@dataclass
+class TrainRun:
+    """One `tk train` run: the config (preset name, YAML file or TrainConfig) and what it reads and writes.
+
+    `tk.train.loop.run(job)` runs it; the `tk train` options map one to one onto these fields.
+    """
+
+    data: str  # renders folder, local or a URL
+    out: Path  # run folder
+    config: str | Path | TrainConfig | None = None  # None: the saved config of a resumed run
+    max_steps: int | None = None  # stop at this step; the lr schedule keeps train.max_steps
+    resume: bool = False
+    init: Path | None = None  # fine-tune the weights of this checkpoint folder
+    init_dino: Path | None = None  # a local facebook/dino-vitb16 folder for the image encoder
+
+    def __post_init__(self) -> None:
+        if self.config is None and not self.resume:
+            raise TkError("give --config tiny|cpu|small|triposr|finetune|FILE (or --resume an existing run)")
+
+
 def with_overrides(config: TrainConfig, **sections: dict[str, Any]) -> TrainConfig:
     """A copy of `config` with some section fields replaced, validated again."""
     raw = config.to_dict()

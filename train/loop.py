@@ -21,7 +21,7 @@ from tk import atomic
 from tk.errors import TkError
 from tk.progress import progress
 from tk.train import checkpoint, distributed
-from tk.train.config import TrainConfig, config_from_dict, load_config
+from tk.train.config import TrainConfig, TrainRun, config_from_dict, load_config
 from tk.train.data import SampleSpec, make_loader
 from tk.train.losses import TrainingLoss
 from tk.train.optim import EMA, make_optimizer, make_scheduler
@@ -127,6 +127,13 @@ def train(
         return _train(config, str(data), out, max_steps, resume, init, init_dino, dist)
     finally:
         distributed.shutdown()
+
+
+def run(job: TrainRun) -> dict[str, Any]:
+    """Run `job` (tk train's entry point); the summary names the run folder and its last checkpoint."""
+    last = train(job.config, job.data, job.out, max_steps=job.max_steps, resume=job.resume, init=job.init,
+                 init_dino=job.init_dino)
+    return {"out": str(job.out), "checkpoint": str(last)}
 
 
 def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: bool, init: Any, init_dino: Any,

@@ -114,3 +114,12 @@ def test_render_json_settings_keep_their_keys_and_values(tmp_path):
         "seed", "split_seed", "fovy_deg", "distance", "elevation_deg", "orbit", "depth", "normals", "hdris"])
     assert (s["fovy_deg"], s["distance"], s["elevation_deg"]) == ([40.0, 40.0], [2.66, 3.06], [-10.0, 45.0])
     assert s["hdris"] and all(h.startswith("bundled/") for h in s["hdris"])
+
+
+def test_docs_options_table_names_every_option():
+    table = (Path(__file__).resolve().parents[2] / "docs" / "render.md").read_text().split("## Options", 1)[1]
+    from tk.sections import cli_fields, option_name
+
+    names = [option_name(f) for f in cli_fields(RenderConfig) if f.name != "manifest"]
+    missing = [o for o in names if f"`{o}" not in table and f"`--no-{o[2:]}" not in table]  # a flag or its --no-
+    assert not missing, f"docs/render.md's options table lacks {missing}"
