@@ -1,7 +1,8 @@
 """Child process: import one file with Blender (bpy) and print its counts as `TKPROBE {json}`.
 
 Run as `python -m tk.curate.bpy_probe FILE` by `tk.curate.probe`; a crash here kills only this process.
-Scripts embedded in .blend files are never run (auto-exec stays off). Reads stay in the file's folder
+The file is imported as render imports it (`tk.formats.bpy_import`): scripts embedded in .blend files are
+never run (auto-exec stays off, objects are appended). Reads stay in the file's folder
 (`tk.confine`): a .blend library outside it fails the probe; an image outside it is dropped before its
 pixels load and reported in `missing_resources`.
 """
@@ -13,32 +14,17 @@ import sys
 from pathlib import Path
 
 
-def _import(bpy: object, path: Path) -> None:
-    ext = path.suffix.lower().lstrip(".")
-    ops = bpy.ops  # type: ignore[attr-defined]
-    if ext == "fbx":
-        ops.import_scene.fbx(filepath=str(path))
-    elif ext in ("usd", "usda", "usdc", "usdz"):
-        ops.wm.usd_import(filepath=str(path))
-    elif ext == "abc":
-        ops.wm.alembic_import(filepath=str(path))
-    elif ext == "blend":
-        bpy.context.preferences.filepaths.use_scripts_auto_execute = False  # type: ignore[attr-defined]
-        ops.wm.open_mainfile(filepath=str(path), load_ui=False, use_scripts=False)
-    else:
-        raise ValueError(f"no Blender importer for '{ext}'")
-
-
 def main(path: Path) -> dict:
     """Import `path` into an empty scene and measure it."""
     import bpy
     from mathutils import Vector
 
-    from tk import confine
+    from tk import confine, formats
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    _import(bpy, path)
-    refs = confine.confine_blender(bpy, path.parent, path.suffix.lower().lstrip("."))
+    file_type = formats.file_type(path)
+    converted_refused = formats.bpy_import(bpy, str(path), file_type)
+    refs = confine.confine_blender(bpy, path.parent, file_type)
     if refs.fatal:
         raise PermissionError(refs.fatal)
     meshes = [o for o in bpy.context.scene.objects if o.type == "MESH"]
@@ -59,7 +45,7 @@ def main(path: Path) -> dict:
         "material_count": len(bpy.data.materials), "texture_count": len(images),
         "animation_count": len(bpy.data.actions),
         "bbox_extent": [hi[i] - lo[i] for i in range(3)] if meshes else None,
-        "missing_resources": refs.refused,
+        "missing_resources": converted_refused + refs.refused,
     }
 
 

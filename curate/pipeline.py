@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tk import formats
 from tk.curate import download, licenses, predicate, report, rules, splits, writer
 from tk.errors import TkError
 
 SOURCES = ("objaverse", "objaverse-xl", "local")
-SUPPORTED_TYPES = ("glb", "gltf", "obj", "fbx", "ply", "stl", "usd", "usda", "usdc", "usdz", "dae", "blend", "abc", "off", "3mf")
 
 # Candidate columns and their DuckDB types: every source fills what it knows, the rest is NULL.
 CANDIDATE_COLUMNS: dict[str, str] = {
@@ -114,8 +114,9 @@ def build_rules(cfg: CurateConfig) -> list[rules.AnyRule]:
     if allowed is not None:
         ids = ", ".join(f"'{i}'" for i in sorted(allowed))
         out.append(rules.Rule("license", f"license IN ({ids})", ("license",), f"license policy {cfg.license}"))
-    types = ", ".join(f"'{t}'" for t in SUPPORTED_TYPES)
-    out.append(rules.Rule("file_type", f"file_type IN ({types})", ("file_type",), "a file type tk can import", null_passes=False))
+    types = ", ".join(f"'{t}'" for t in formats.EXTENSIONS)
+    out.append(rules.Rule("file_type", f"file_type IN ({types})", ("file_type",),
+                          f"a file type tk renders ({', '.join(formats.EXTENSIONS)})", null_passes=False))
     out.append(rules.Rule("too_large", f"size_bytes <= {cfg.max_bytes}", ("size_bytes",), f"file size <= {cfg.max_size_mb} MB"))
     out.append(rules.Rule("age_restricted", "NOT is_age_restricted", ("is_age_restricted",), "not age-restricted"))
     out += probe_rules(cfg)
@@ -296,7 +297,7 @@ def _load_candidates(con: Any, cfg: CurateConfig, stats: dict[str, Any]) -> None
         found = list(objaverse.rows(cfg.objaverse_dir or objaverse_adapter.default_cache_dir(), cfg.limit))
     if not found:
         where = cfg.input if cfg.source == "local" else cfg.objaverse_dir
-        raise TkError(f"no 3D files found in {where}; supported types: {', '.join(SUPPORTED_TYPES)}")
+        raise TkError(f"no 3D files found in {where}; supported types: {', '.join(formats.EXTENSIONS)}")
     table = pa.Table.from_pylist([{c: r.get(c) for c in CANDIDATE_COLUMNS} for r in found])
     con.register("candidates_arrow", table)
     cols = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in CANDIDATE_COLUMNS.items())

@@ -1,7 +1,8 @@
 """The geometry probe: open one object file and measure what the quality rules read.
 
-trimesh opens glb/gltf/obj/ply/stl/off/dae/3mf in-process; formats only Blender reads (fbx, blend,
-usd*, abc) go to `tk.curate.bpy_probe` in a child process with a timeout, so an importer crash or
+`tk.formats` says how each type is probed: trimesh opens its formats in-process (and converts the ones
+render converts to glTF, so a file that cannot be converted fails here, not in render); formats only
+Blender reads go to `tk.curate.bpy_probe` in a child process with a timeout, so an importer crash or
 hang costs one row, not the job. `probe_file` never raises: a file that cannot be measured gets
 `probe_error`, which the `unreadable` rule turns into the row's reason.
 
@@ -22,10 +23,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from tk import confine
-
-TRIMESH_TYPES = frozenset({"glb", "gltf", "obj", "ply", "stl", "off", "dae", "3mf"})
-BPY_TYPES = frozenset({"fbx", "blend", "usd", "usda", "usdc", "usdz", "abc"})
+from tk import confine, formats
 
 # What a probe returns; also the schema of the resumable probe store.
 PROBE_SCHEMA = pa.schema([
@@ -60,6 +58,8 @@ def probe_file(path: Path, file_type: str, timeout: float = 120.0, input_root: P
     `input_root`: the folder input the file was found in, which it may not leave through a link."""
     t0 = time.perf_counter()
     out: dict[str, Any] = {"local_path": str(path), "probe_error": None}
+    fmt = formats.get(file_type)
+    probe = fmt.probe if fmt is not None else "trimesh"
     try:
         refused = confine.check_object(path, input_root)
         refs = confine.scan(path, file_type) if refused is None else confine.Refs(fatal=refused)
@@ -69,18 +69,17 @@ def probe_file(path: Path, file_type: str, timeout: float = 120.0, input_root: P
         out["size_bytes"] = path.stat().st_size
         if out["size_bytes"] == 0:
             raise ValueError("empty file (0 bytes)")
-        if file_type in TRIMESH_TYPES:
-            out |= _trimesh_probe(path, file_type, out["missing_resources"])
-            out["probed_with"] = "trimesh"
-        elif file_type in BPY_TYPES:
+        if fmt is None:
+            raise ValueError(f"no reader for file type '{file_type}'")
+        if probe == "trimesh":
+            out |= _trimesh_probe(path, fmt, file_type, out["missing_resources"])
+        else:
             found = _bpy_probe(path, timeout)
             out |= found | {"missing_resources": out["missing_resources"] + found.get("missing_resources", [])}
-            out["probed_with"] = "bpy"
-        else:
-            raise ValueError(f"no reader for file type '{file_type}'")
+        out["probed_with"] = probe
     except Exception as e:  # noqa: BLE001 - any failure of an untrusted file is that row's result
         out["probe_error"] = _one_line(e)
-        out.setdefault("probed_with", "bpy" if file_type in BPY_TYPES else "trimesh")
+        out.setdefault("probed_with", probe)
     out["missing_resources"] = sorted(set(out.get("missing_resources") or [])) or None
     out["probe_seconds"] = round(time.perf_counter() - t0, 4)
     return out
@@ -91,30 +90,10 @@ def _one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text}"[:300]
 
 
-def _confined_resolver(folder: Path, missing: list[str]) -> Any:
-    """A trimesh resolver that reads only files inside `folder`, noting each file it did not read."""
+def _trimesh_probe(path: Path, fmt: formats.Format, file_type: str, missing: list[str]) -> dict[str, Any]:
     import trimesh
 
-    class Confined(trimesh.resolvers.FilePathResolver):
-        def get(self, name: str) -> bytes:
-            try:
-                target = confine.resolve(name, folder)
-                return target.read_bytes()
-            except confine.Refused as e:
-                missing.append(str(e))
-            except OSError:
-                missing.append(f"{name!r} not found")
-            raise FileNotFoundError(name)
-
-    return Confined(str(folder))
-
-
-def _trimesh_probe(path: Path, file_type: str, missing: list[str]) -> dict[str, Any]:
-    import trimesh
-
-    # An MTL/texture may refuse or be missing: trimesh then loads the geometry without it.
-    resolver = _confined_resolver(path.parent, missing)
-    scene = trimesh.load(str(path), file_type=file_type, force="scene", process=False, resolver=resolver)
+    scene = formats.load_trimesh(path, file_type, missing)
     meshes = [g for g in scene.geometry.values() if isinstance(g, trimesh.Trimesh)]
     for g in meshes:
         # process=False skips trimesh's own checks; a broken index buffer must still fail here.
@@ -135,10 +114,13 @@ def _trimesh_probe(path: Path, file_type: str, missing: list[str]) -> dict[str, 
             if img is not None:
                 images[id(img)] = img
     extent = scene.extents if vertices else None
+    animations = _gltf_animations(path) if fmt is formats.GLTF else 0
+    if fmt.convert:  # render imports the converted file: converting must work too
+        formats.export_glb(scene, path, file_type)
     return {
         "vertex_count": int(vertices), "face_count": int(faces), "mesh_count": len(meshes),
         "material_count": len(materials), "texture_count": len(images),
-        "animation_count": _gltf_animations(path) if file_type in ("glb", "gltf") else 0,
+        "animation_count": animations,
         "bbox_extent": [float(x) for x in extent] if extent is not None else None,
     }
 

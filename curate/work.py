@@ -11,8 +11,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tk import formats
 from tk.curate import download, objaverse_adapter
-from tk.curate.probe import BPY_TYPES, TRIMESH_TYPES, probe_file
+from tk.curate.probe import probe_file
 
 _SKETCHFAB_UID = re.compile(r"([0-9a-f]{32})/?$")
 
@@ -28,7 +29,7 @@ def process(item: dict[str, Any]) -> dict[str, Any]:
         return {"probe_error": f"{download.ERROR_PREFIX}{e}", "retryable": e.retryable}
     except Exception as e:  # noqa: BLE001 - an unreachable object is that row's result
         return {"probe_error": f"{download.ERROR_PREFIX}{type(e).__name__}: {' '.join(str(e).split())[:200]}", "retryable": True}
-    file_type = path.suffix.lower().lstrip(".") or item.get("file_type") or ""
+    file_type = formats.file_type(path) or item.get("file_type") or ""
     if path.stat().st_size > item["max_bytes"]:
         return {"local_path": str(path), "size_bytes": path.stat().st_size, "probe_error": f"too large: {path.stat().st_size} bytes"}
     root = Path(item["input_root"]) if item.get("input_root") else None
@@ -53,16 +54,16 @@ def _fetch(item: dict[str, Any]) -> Path:
     folder = Path(item["download_dir"]) / item["uid"][:2]
     ext = item.get("file_type") or "bin"
     dest = download.fetch(url, folder / f"{item['uid']}.{ext}", item["max_bytes"], item["timeout"], item["retries"], item.get("sha256"))
-    if download.is_archive(dest) and ext not in ("glb", "usdz", "blend", "3mf"):
+    fmt = formats.get(ext)
+    if download.is_archive(dest) and not (fmt and fmt.whole_file):
         return _model_in(download.extract(dest, folder / item["uid"], item["max_bytes"]), ext)
     return dest
 
 
 def _model_in(files: list[Path], ext: str) -> Path:
     """The model file of an extracted archive: the largest of the expected type, else of any readable type."""
-    readable = TRIMESH_TYPES | BPY_TYPES
-    for wanted in ({ext}, readable):
-        found = [f for f in files if f.suffix.lower().lstrip(".") in wanted]
+    for wanted in ({ext}, set(formats.EXTENSIONS)):
+        found = [f for f in files if formats.file_type(f) in wanted]
         if found:
             return max(found, key=lambda f: f.stat().st_size)
     raise download.DownloadError("archive holds no 3D model file")

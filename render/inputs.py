@@ -13,10 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tk import formats
 from tk.errors import TkError
-
-# file types tk render tries; dae is listed so it ends as a failed row with its reason, not silently skipped
-EXTENSIONS = ("glb", "gltf", "obj", "fbx", "ply", "stl", "usd", "usda", "usdc", "usdz", "abc", "blend", "dae")
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,7 @@ def from_manifest(folder: str | Path) -> list[ObjectRef]:
             continue
         p = Path(r["local_path"])
         resolved = p if p.is_absolute() else (folder / p if (folder / p).exists() else p)
-        file_type = (r["file_type"] or p.suffix.lstrip(".")).lower()
+        file_type = (r["file_type"] or formats.file_type(p)).lower()
         refs.append(ObjectRef(r["uid"], os.path.abspath(resolved), file_type, r["split"], r["local_path"]))
     if not refs:
         raise TkError(f"{path}: no kept rows with a local_path; run `tk curate` without --no-download")
@@ -67,15 +65,15 @@ def from_folder(folder: str | Path, split_seed: int = 0) -> list[ObjectRef]:
 
     folder = Path(folder)
     # linked sub-folders are a common way to pick objects: followed while they stay inside the folder
-    found = confine.model_files(folder, EXTENSIONS)
+    found = confine.model_files(folder, formats.EXTENSIONS)
     files = found.files
     for linked in found.outside_folders:
         print(f"tk render: not entering {linked}: a linked folder that leads outside --input", file=sys.stderr)
     if not files:
-        raise TkError(f"--input {folder}: no 3D files ({', '.join(EXTENSIONS)}) found in it")
+        raise TkError(f"--input {folder}: no 3D files ({', '.join(formats.EXTENSIONS)}) found in it")
     refs, seen = [], set()
     for p, refused in files:
-        file_type = p.suffix.lower().lstrip(".")
+        file_type = formats.file_type(p)
         if refused:
             uid = confine.refused_uid(str(p.relative_to(folder)))
             refs.append(ObjectRef(uid, os.path.abspath(p), file_type, split_of(uid, split_seed), str(p), refused))

@@ -15,18 +15,13 @@ from typing import Any
 import bpy
 import numpy as np
 
-SUPPORTED = ("glb", "gltf", "obj", "fbx", "ply", "stl", "usd", "usda", "usdc", "usdz", "abc", "blend")
-GONE = {"dae": "COLLADA (.dae) import was removed in Blender 5; convert the file to .glb first"}
+from tk import formats
 
 
 class ImportFailed(Exception):
     """The file could not be imported or holds nothing to render; the message is the recorded error."""
 
 
-# importers that only add data-blocks (objects, meshes, materials, images, collections) and leave the scene's
-# settings alone, apart from ones configure() sets again for every object (glTF switches the engine): after
-# them, removing every data-block that was not there after the factory reset gives the same empty scene
-_ADD_ONLY = frozenset(("glb", "gltf", "obj", "stl", "ply"))
 _pristine: set[int] | None = None  # as_pointer() of the data-blocks right after the last factory reset
 _current: str | None = None  # file type of the object imported since the last reset
 _clean: str | None = None  # file type of the previous object if it rendered without error, else None
@@ -45,13 +40,17 @@ def _all_ids() -> list[Any]:
 def reset_scene(file_type: str | None = None) -> None:
     """Empty the scene and purge every data-block, so memory stays flat and nothing leaks between objects.
 
-    After an object of an add-only format (_ADD_ONLY) that imported cleanly, every data-block created since
+    After an object of an add-only format (`tk.formats.Format.add_only`) that imported cleanly, every data-block created since
     the last factory reset is removed (~3 ms); otherwise Blender's factory settings are reloaded (~50 ms).
     `file_type` is the type of the object about to be imported; it is remembered for the next reset.
     """
     global _pristine, _current, _clean
     prev, _clean, _current = _clean, None, file_type
-    if _pristine is not None and prev in _ADD_ONLY:
+    # add-only importers create data-blocks (objects, meshes, materials, images, collections) and leave the
+    # scene's settings alone, apart from ones configure() sets again for every object (glTF switches the
+    # engine): removing every data-block that was not there after the factory reset gives the same empty scene
+    fmt = formats.get(prev) if prev else None
+    if _pristine is not None and fmt is not None and fmt.add_only:
         keep = _pristine
         bpy.data.batch_remove([i for i in _all_ids() if i.as_pointer() not in keep])
         bpy.data.orphans_purge(do_local_ids=True, do_linked_ids=True, do_recursive=True)
@@ -70,11 +69,10 @@ def mark_clean() -> None:
 
 
 def import_file(path: str, file_type: str) -> None:
-    """Import `path` into the empty scene with the importer for `file_type`; raise ImportFailed on failure."""
-    if file_type in GONE:
-        raise ImportFailed(GONE[file_type])
-    if file_type not in SUPPORTED:
-        raise ImportFailed(f"unsupported file type '.{file_type}' (supported: {', '.join(SUPPORTED)})")
+    """Import `path` into the empty scene as `tk.formats` says; raise ImportFailed on failure."""
+    fmt = formats.get(file_type)
+    if fmt is None:
+        raise ImportFailed(formats.unsupported(file_type))
     if not os.path.isfile(path):
         raise ImportFailed(f"file not found: {path}")
     from tk import confine
@@ -84,50 +82,21 @@ def import_file(path: str, file_type: str) -> None:
     if refs.fatal:
         raise ImportFailed(refs.fatal)
     try:
-        if file_type == "blend":
-            _append_blend(path)
-        else:
-            result = _IMPORTERS[file_type](path)
-            if "FINISHED" not in result:
-                raise ImportFailed(f"the .{file_type} importer gave up ({', '.join(sorted(result))})")
+        converted_refused = formats.bpy_import(bpy, path, file_type)
         after = confine.confine_blender(bpy, os.path.dirname(os.path.abspath(path)), file_type)
         if after.fatal:
             raise ImportFailed(after.fatal)
-        _refused[:] = refs.refused + after.refused
+        _refused[:] = refs.refused + converted_refused + after.refused
     except ImportFailed:
         raise
+    except formats.GaveUp as e:
+        raise ImportFailed(str(e)) from None
     except Exception as e:  # importers raise anything from RuntimeError to AttributeError on odd files
         # operator errors end with a "Location: .../ops.py" line; the reason is the line before
         lines = [ln for ln in str(e).strip().splitlines() if ln.strip() and not ln.startswith("Location:")]
         msg = lines[-1] if lines else type(e).__name__
-        raise ImportFailed(f"the .{file_type} importer failed: {type(e).__name__}: {msg}"[:500]) from None
-
-
-_IMPORTERS: dict[str, Any] = {
-    "glb": lambda p: bpy.ops.import_scene.gltf(filepath=p),
-    "gltf": lambda p: bpy.ops.import_scene.gltf(filepath=p),
-    "obj": lambda p: bpy.ops.wm.obj_import(filepath=p),
-    "fbx": lambda p: bpy.ops.import_scene.fbx(filepath=p),
-    "ply": lambda p: bpy.ops.wm.ply_import(filepath=p),
-    "stl": lambda p: bpy.ops.wm.stl_import(filepath=p),
-    "usd": lambda p: bpy.ops.wm.usd_import(filepath=p),
-    "usda": lambda p: bpy.ops.wm.usd_import(filepath=p),
-    "usdc": lambda p: bpy.ops.wm.usd_import(filepath=p),
-    "usdz": lambda p: bpy.ops.wm.usd_import(filepath=p),
-    "abc": lambda p: bpy.ops.wm.alembic_import(filepath=p),
-}
-
-
-def _append_blend(path: str) -> None:
-    """Append the objects of a .blend (never opened as the main file, so its scripts cannot run)."""
-    with bpy.data.libraries.load(path, link=False) as (src, dst):
-        dst.objects = list(src.objects)
-    for obj in dst.objects:
-        if obj is not None and obj.users_collection == ():
-            bpy.context.scene.collection.objects.link(obj)
-    # texts arrive as dependencies of nothing we asked for, but drop any that did so none can be run later
-    for text in list(bpy.data.texts):
-        bpy.data.texts.remove(text)
+        how = f"converting the {fmt.name} file to glTF" if fmt.convert else f"the .{file_type} importer"
+        raise ImportFailed(f"{how} failed: {type(e).__name__}: {msg}"[:500]) from None
 
 
 def strip_scene() -> None:

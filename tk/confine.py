@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from tk import formats
+
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _WINDOWS_ABS = re.compile(r"^(?:[A-Za-z]:)?[\\/]")
 _MTLLIB = re.compile(rb"^[ \t]*mtllib[ \t]+([^\r\n]+?)[ \t]*\r?$", re.M)
@@ -128,12 +130,13 @@ def scan(path: str | os.PathLike[str], file_type: str) -> Refs:
     buffers and MTL files outside make the object fail; images outside are refused (missing)."""
     path = Path(path)
     refs = Refs()
+    fmt = formats.get(file_type)
     why = check_object(path)
     if why:
         refs.fatal = why
-    elif file_type in ("gltf", "glb"):
+    elif fmt is not None and fmt.refs == "gltf":
         _scan_gltf(path, refs)
-    elif file_type == "obj":
+    elif fmt is not None and fmt.refs == "obj":
         _scan_obj(path, refs)
     return refs
 
@@ -188,9 +191,6 @@ def _scan_obj(path: Path, refs: Refs) -> None:
                     refs.refused.append(str(e))
 
 
-# Formats whose packed images are the file's own data (embedded media); other importers pack images they
-# read from separate files (glTF), so a packed image with a path outside the folder was read from outside.
-_OWN_PACKED = frozenset({"blend", "fbx", "usdz"})
 
 
 def confine_blender(bpy: Any, folder: str | os.PathLike[str], file_type: str) -> Refs:
@@ -204,7 +204,10 @@ def confine_blender(bpy: Any, folder: str | os.PathLike[str], file_type: str) ->
     for img in list(bpy.data.images):
         if img.source not in ("FILE", "SEQUENCE", "TILED", "MOVIE"):
             continue
-        if img.packed_file is not None and file_type in _OWN_PACKED:
+        # other importers pack images they read from separate files (glTF): a packed image with a path
+        # outside the folder was read from outside
+        fmt = formats.get(file_type)
+        if img.packed_file is not None and fmt is not None and fmt.own_packed_images:
             continue
         name = img.filepath
         if name and not inside(bpy.path.abspath(name, library=img.library), folder):

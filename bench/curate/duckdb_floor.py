@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tk.curate import licenses, splits
-from tk.curate.pipeline import SUPPORTED_TYPES
+from tk.formats import EXTENSIONS as SUPPORTED_TYPES
 
 
 def run(xl_dir: Path, out: Path, with_uid: bool) -> int:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tk.curate import licenses
-from tk.curate.pipeline import SUPPORTED_TYPES
+from tk.formats import EXTENSIONS as SUPPORTED_TYPES
 
 
 def run(xl_dir: Path, out: Path) -> int:

@@ -18,11 +18,10 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from tk import confine
+from tk import confine, formats
 from tk.errors import TkError
 from tk.hashing import sha256_file
 
-MODEL_TYPES = ("glb", "gltf", "obj", "fbx", "ply", "stl", "usd", "usda", "usdc", "usdz", "dae", "blend", "abc", "off", "3mf")
 LICENSE_FILES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "license", "license.txt")
 
 
@@ -35,7 +34,7 @@ def walk(root: Path) -> confine.Walk:
     """Model files under `root` with why each is not read (or None); see `tk.confine.model_files`."""
     if not root.is_dir():
         raise TkError(f"--input {root}: not a folder; point --input at a folder of 3D files")
-    return confine.model_files(root, MODEL_TYPES)
+    return confine.model_files(root, formats.EXTENSIONS)
 
 
 def load_mapping(path: Path, input_root: Path) -> dict[Path, dict[str, str]]:
@@ -123,7 +122,7 @@ def rows(root: Path, licenses_file: Path | None = None, limit: int | None = None
         attribution = "; ".join(f"{k}: {info[k]}" for k in ("title", "author", "url") if info.get(k)) or None
         yield {
             "uid": uid, "source": "local", "file_identifier": str(file.relative_to(root)),
-            "file_type": file.suffix.lower().lstrip("."), "sha256": uid, "license_raw": raw,
+            "file_type": formats.file_type(file), "sha256": uid, "license_raw": raw,
             "attribution": attribution, "title": info.get("title"), "author": info.get("author"),
             "url": info.get("url"), "size_bytes": file.stat().st_size, "local_path": str(file),
         }
@@ -134,7 +133,7 @@ def _refused_row(file: Path, root: Path, why: str) -> dict:
     rel = str(file.relative_to(root))
     return {
         "uid": confine.refused_uid(rel), "source": "local", "file_identifier": rel,
-        "file_type": file.suffix.lower().lstrip("."), "sha256": None, "license_raw": _sidecar_license(file, root),
+        "file_type": formats.file_type(file), "sha256": None, "license_raw": _sidecar_license(file, root),
         "attribution": None, "title": None, "author": None, "url": None, "size_bytes": None, "local_path": None,
         "metadata": json.dumps({"refused": why}),
     }
