@@ -16,18 +16,15 @@ def contact_sheet(renders_dir: str | Path, out_png: str | Path, max_objects: int
     from PIL import Image, ImageDraw
 
     from tk import atomic
-    from tk.contracts import read_table
-    from tk.render.encode import decode_png
+    from tk.contracts import renders
 
-    shard_dir = Path(renders_dir) / "shards"
-    shards = sorted(shard_dir.glob("shard-*.parquet")) if shard_dir.is_dir() else []
-    if not shards:
-        raise TkError(f"{renders_dir}: no shards/shard-*.parquet; render into it with `tk render ... --out {renders_dir}`")
+    if not renders.shard_paths(renders_dir):
+        raise TkError(f"{renders_dir}: no {renders.SHARDS_DIR}/{renders.SHARD_PATTERN}; render into it with "
+                      f"`tk render ... --out {renders_dir}`")
     views: dict[str, dict[int, bytes]] = {}
-    for shard in shards:
-        for r in read_table(shard, "shard", columns=["uid", "view", "rgba"]).to_pylist():
-            if r["uid"] in views or len(views) < max_objects:
-                views.setdefault(r["uid"], {})[r["view"]] = r["rgba"]
+    for r in renders.read_views(renders_dir, columns=["uid", "view", "rgba"]):
+        if r["uid"] in views or len(views) < max_objects:
+            views.setdefault(r["uid"], {})[r["view"]] = r["rgba"]
     uids = sorted(views)[:max_objects]
     n_views = min(max_views, max(len(v) for v in views.values()))
     per_view = 2 if masks else 1
@@ -38,7 +35,7 @@ def contact_sheet(renders_dir: str | Path, out_png: str | Path, max_objects: int
     for row, uid in enumerate(uids):
         draw.text((4, row * cell + cell // 2 - 6), uid[:10], fill=(0, 0, 0))
         for col, view in enumerate(sorted(views[uid])[:n_views]):
-            rgba = Image.fromarray(decode_png(views[uid][view])).convert("RGBA").resize((cell, cell), Image.NEAREST)
+            rgba = Image.fromarray(renders.decode_rgba_u8(views[uid][view]), "RGBA").resize((cell, cell), Image.NEAREST)
             x = label_w + col * per_view * cell
             sheet.paste(Image.alpha_composite(board, rgba).convert("RGB"), (x, row * cell))
             if masks:

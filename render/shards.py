@@ -14,25 +14,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from tk import atomic
-from tk.contracts import read_table, write_table
+from tk.contracts import renders
 from tk.errors import TkError
 
-SHARD_RE = re.compile(r"^shard-(\d{5,})\.parquet$")
-# objects.parquet columns beyond the contract's required ones
-OBJECT_EXTRA = [pa.field("split", pa.string()), pa.field("file_type", pa.string()), pa.field("shard", pa.string()),
-                pa.field("missing_textures", pa.list_(pa.string()))]
 MAX_SHARD_BYTES = 256 * 2**20
-RECORD_KEY = "tk.render"  # shard metadata: {"settings": the run's settings, "objects": its objects.parquet rows}
 
 
 class ShardStore:
@@ -40,25 +31,24 @@ class ShardStore:
 
     def __init__(self, out: str | Path, objects_per_shard: int = 64, settings: dict[str, Any] | None = None) -> None:
         self.out = Path(out)
-        self.shard_dir = self.out / "shards"
+        self.shard_dir = renders.shards_dir(self.out)
         self.objects_per_shard = objects_per_shard
         self.settings = settings  # recorded in each shard; shards adopted back must have been made with them
         self.shard_dir.mkdir(parents=True, exist_ok=True)
         atomic.remove_stale_temps(self.out)
         atomic.remove_stale_temps(self.shard_dir)
         self.objects: dict[str, dict[str, Any]] = {}
-        if (self.out / "objects.parquet").exists():
-            for row in read_table(self.out / "objects.parquet", "objects").to_pylist():
+        if renders.objects_path(self.out).exists():
+            for row in renders.read_objects(self.out).to_pylist():
                 self.objects[row["uid"]] = row
         self._reconcile()
         self._pending_rows: list[dict[str, Any]] = []
         self._pending_objects: list[dict[str, Any]] = []
         self._pending_bytes = 0
-        existing = [int(m.group(1)) for p in self.shard_dir.iterdir() if (m := SHARD_RE.match(p.name))]
-        self.next_index = max(existing, default=-1) + 1
+        self.next_index = max((renders.shard_index(p.name) for p in renders.shard_paths(self.out)), default=-1) + 1
 
     def _reconcile(self) -> None:
-        present = {p.name for p in self.shard_dir.iterdir() if SHARD_RE.match(p.name)}
+        present = {p.name for p in renders.shard_paths(self.out)}
         for uid, row in list(self.objects.items()):
             if row["status"] == "ok" and row.get("shard") not in present:
                 del self.objects[uid]  # its shard never landed: render it again
@@ -72,9 +62,9 @@ class ShardStore:
     def _adopt(self, name: str) -> None:
         """Put the objects of a shard that no `ok` row names back into the index, from the shard's own record."""
         path = self.shard_dir / name
-        record = shard_record(path)
+        record = renders.read_record(path)
         if record is None:
-            raise TkError(f"{path} is a finished shard that {self.out / 'objects.parquet'} does not list, and it does "
+            raise TkError(f"{path} is a finished shard that {renders.objects_path(self.out)} does not list, and it does "
                           "not record its objects (made by an older tk); restore objects.parquet or render into a "
                           "new --out folder (no shard was deleted)")
         if self.settings is not None and record.get("settings") != self.settings:
@@ -108,51 +98,30 @@ class ShardStore:
         if not self._pending_objects:
             self._write_objects()
             return
-        name = f"shard-{self.next_index:05d}.parquet"
+        name = renders.shard_name(self.next_index)
         for row in self._pending_objects:
             self.objects[row["uid"]] = {**row, "shard": name}
         self._write_objects()
         record = {"settings": self.settings, "objects": [{k: v for k, v in r.items() if k != "shard"} for r in self._pending_objects]}
-        write_table(self.shard_dir / name, pa.Table.from_pylist(self._pending_rows), "shard",
-                    metadata={RECORD_KEY: json.dumps(record, sort_keys=True)}, row_group_size=max(1, len(self._pending_rows)))
+        renders.write_shard(self.shard_dir / name, self._pending_rows, record)
         self.next_index += 1
         self._pending_rows, self._pending_objects, self._pending_bytes = [], [], 0
 
     def _write_objects(self) -> None:
-        from tk.contracts import schema
-
-        # pyarrow 25 cannot read back a null entry of a fixed-size list column from Parquet, so an object
-        # without a normalisation (failed) stores NaNs as its center
-        rows = [{**r, "center": r["center"] if r["center"] is not None else [math.nan] * 3}
-                for r in (self.objects[uid] for uid in sorted(self.objects))]
-        table = pa.Table.from_pylist(rows, schema=schema("objects", OBJECT_EXTRA))
-        write_table(self.out / "objects.parquet", table, "objects")
-
-
-def shard_record(path: Path) -> dict[str, Any] | None:
-    """The record a shard keeps of its objects and settings (None for shards made before tk kept one)."""
-    import pyarrow.parquet as pq
-
-    try:
-        meta = pq.read_schema(path).metadata or {}
-    except (pa.ArrowInvalid, OSError) as e:
-        raise TkError(f"{path}: not a readable shard ({e}); move it out of the folder and run again") from None
-    raw = meta.get(RECORD_KEY.encode())
-    return None if raw is None else json.loads(raw)
+        renders.write_objects(self.out, list(self.objects.values()))
 
 
 def write_render_json(out: str | Path, settings: dict[str, Any], versions: dict[str, str]) -> None:
     """Write render.json; on resume, refuse when the existing one, or the shards without one, hold other settings."""
-    path = Path(out) / "render.json"
+    path = renders.render_json_path(out)
     if path.exists():
         old = json.loads(path.read_text())
         if old.get("settings") != settings:
             raise TkError(f"{out} holds renders made with other settings ({', '.join(_diff(old.get('settings', {}), settings))}); "
                           "use a new --out folder or the same settings")
         return
-    shards = sorted(p for p in (Path(out) / "shards").glob("shard-*.parquet") if SHARD_RE.match(p.name))
-    for shard in shards:  # render.json was deleted: the shards say which settings made them
-        record = shard_record(shard)
+    for shard in renders.shard_paths(out):  # render.json was deleted: the shards say which settings made them
+        record = renders.read_record(shard)
         if record is None or record.get("settings") is None:
             raise TkError(f"{out} has shards but no render.json, and {shard.name} does not record its settings "
                           "(made by an older tk); restore render.json or use a new --out folder")

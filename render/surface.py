@@ -3,9 +3,9 @@
 The points are drawn area-uniformly from the triangles of the evaluated depsgraph (modifiers, shape keys and
 armatures applied, instances realised, in the normalised frame after `scene.normalise`), so they are the
 surface the views show, whatever the file format (Draco-compressed glTF, skinned FBX, .blend modifiers).
-The draw is seeded by (seed, uid). Stored in the shards contract's `surface` column (docs/design.md) as
-float16 little-endian rows (x, y, z, nx, ny, nz). Only `evaluated_parts` needs Blender; the sampling and
-the byte format are plain numpy, tested without it.
+The draw is seeded by (seed, uid). Stored in the shards contract's `surface` column (docs/design.md) by
+`tk.contracts.renders.encode_surface`. Only `evaluated_parts` needs Blender; the sampling is plain numpy,
+tested without it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import hashlib
 from typing import Any
 
 import numpy as np
+
+from tk.contracts.renders import decode_surface  # noqa: F401  (moved there; tests/train/test_geometry.py imports it from here until phase 2)
 
 POINTS = 8192  # per object: 96 KiB in the shard; the Chamfer floor of two such samples is ~0.005 on a unit object
 # object types whose evaluated geometry Cycles renders as triangles
@@ -63,17 +65,6 @@ def _areas(tris: np.ndarray, m: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
         w = _to_world(tris[i:i + chunk], m)
         out[i:i + chunk] = 0.5 * np.linalg.norm(np.cross(w[:, 1] - w[:, 0], w[:, 2] - w[:, 0]), axis=-1)
     return out
-
-
-def encode_surface(surface: np.ndarray) -> bytes:
-    """The contract's bytes of an (N, 6) array: float16 little-endian, row-major (x, y, z, nx, ny, nz)."""
-    return np.ascontiguousarray(surface, dtype="<f2").tobytes()
-
-
-def decode_surface(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """(points (N, 3), unit normals (N, 3)) float32 of the contract's `surface` bytes."""
-    arr = np.frombuffer(data, dtype="<f2").reshape(-1, 6).astype(np.float32)
-    return arr[:, :3], arr[:, 3:]
 
 
 def evaluated_parts() -> list[tuple[np.ndarray, np.ndarray]]:

@@ -75,13 +75,14 @@ def encode_result(result: dict[str, Any]) -> dict[str, Any]:
     A view whose mask is empty is never `ok`: the object fails, naming the views (the mask is what training
     learns from, so an object that vanished in the renderer must not pass as rendered).
     """
-    from tk.render import encode, surface
+    from tk.contracts import renders
+    from tk.render import encode
 
     if result.get("surface") is not None:
-        result["surface"] = surface.encode_surface(result["surface"])
+        result["surface"] = renders.encode_surface(result["surface"])
     empty = []
     for v in result["views"]:
-        alpha = encode.decode_png(v["rgba"])[..., 3]
+        alpha = renders.decode_rgba_u8(v["rgba"])[..., 3]
         if not alpha.any():
             empty.append(v["view"])
         v["depth"] = None if v["depth"] is None else encode.encode_depth(v["depth"], alpha)

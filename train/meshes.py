@@ -25,7 +25,7 @@ def stored_surfaces(index: ShardIndex, refs: Iterable[ObjectRef]) -> dict[str, n
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from tk.render.surface import decode_surface
+    from tk.contracts.renders import decode_surface
 
     wanted: dict[int, set[str]] = {}
     for ref in refs:

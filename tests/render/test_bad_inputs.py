@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tk.contracts import read_table
-from tk.render.encode import decode_png
+from tk.contracts.renders import decode_rgba_u8 as decode_png
 from tk.render.pipeline import RenderConfig, render
 
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests" / "sample"

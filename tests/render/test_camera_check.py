@@ -13,8 +13,9 @@ import trimesh
 from scipy.spatial import cKDTree
 
 from tk.contracts import read_table
+from tk.contracts.renders import decode_depth
+from tk.contracts.renders import decode_rgba_u8 as decode_png
 from tk.geometry import project, unproject
-from tk.render.encode import decode_depth, decode_png
 
 ROOT = Path(__file__).resolve().parents[2]
 RENDERS = ROOT / "tests" / "data" / "renders"

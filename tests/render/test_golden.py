@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from tk.contracts import read_table
-from tk.render.encode import decode_depth, decode_png
-from tk.render.surface import decode_surface
+from tk.contracts.renders import decode_depth, decode_surface
+from tk.contracts.renders import decode_rgba_u8 as decode_png
 
 ROOT = Path(__file__).resolve().parents[2]
 

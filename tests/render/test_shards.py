@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from tk.contracts import read_table
+from tk.contracts.renders import decode_depth, decode_normal, decode_rgba_u8, encode_rgba, read_views
 from tk.errors import TkError
-from tk.render.encode import decode_depth, decode_normal, decode_png, encode_depth, encode_normal, encode_rgba
+from tk.render.encode import encode_depth, encode_normal
 from tk.render.shards import ShardStore, write_render_json
 
 
@@ -25,11 +26,7 @@ def _object(uid: str, n_views: int = 2) -> tuple[dict, list[dict]]:
 
 
 def _all_views(out) -> list[tuple[str, int]]:
-    keys = []
-    for shard in sorted((out / "shards").glob("shard-*.parquet")):
-        t = read_table(shard, "shard")
-        keys += list(zip(t.column("uid").to_pylist(), t.column("view").to_pylist()))
-    return keys
+    return [(r["uid"], r["view"]) for r in read_views(out)]
 
 
 def test_shards_group_whole_objects_and_resume_skips_done(tmp_path):
@@ -122,4 +119,4 @@ def test_encodings_round_trip_and_zero_off_the_object():
     n = decode_normal(encode_normal(normal, alpha))
     assert np.allclose(n[1, 2], [0, 0, 1], atol=0.01) and np.allclose(n[0, 0], 0.0, atol=0.01)
     rgba = np.random.default_rng(0).random((3, 5, 4))
-    assert np.abs(decode_png(encode_rgba(rgba)) / 255.0 - rgba).max() <= 0.5 / 255 + 1e-9
+    assert np.abs(decode_rgba_u8(encode_rgba(rgba)) / 255.0 - rgba).max() <= 0.5 / 255 + 1e-9

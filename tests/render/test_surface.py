@@ -15,9 +15,10 @@ from scipy.ndimage import binary_dilation
 from scipy.spatial import cKDTree
 
 from tk.contracts import read_table
+from tk.contracts.renders import decode_rgba_u8 as decode_png
+from tk.contracts.renders import decode_surface, encode_surface
 from tk.geometry import project
-from tk.render.encode import decode_png
-from tk.render.surface import POINTS, decode_surface, encode_surface, sample_parts
+from tk.render.surface import POINTS, sample_parts
 
 ROOT = Path(__file__).resolve().parents[2]
 RENDERS = ROOT / "tests" / "data" / "renders"

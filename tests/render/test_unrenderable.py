@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tk.render.encode import encode_rgba
+from tk.contracts.renders import encode_rgba
 from tk.render.inputs import from_folder
 from tk.render.jobs import make_job
 from tk.render.pipeline import RenderConfig
@@ -56,7 +56,7 @@ def test_a_normal_cube_still_renders_with_full_masks(worker, tmp_path):
     result = _render(worker, tmp_path / "cube", "cube.obj", _cube(-3.0, 6.0))
     assert result["ok"], result["error"]
     assert result["scale"] == pytest.approx(1 / 6.0)
-    from tk.render.encode import decode_png
+    from tk.contracts.renders import decode_rgba_u8 as decode_png
 
     for v in result["views"]:
         assert decode_png(v["rgba"])[..., 3].max() == 255

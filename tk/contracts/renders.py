@@ -181,6 +181,12 @@ def decode_rgba(data: bytes, where: str = "") -> np.ndarray:
     return decode_rgba_u8(data, where).astype(np.float32) / 255.0
 
 
+def composite(rgba: np.ndarray, background: float) -> np.ndarray:
+    """(H, W, 3) RGB of straight-alpha RGBA (H, W, 4) floats over a flat grey `background` in [0, 1]."""
+    alpha = rgba[..., 3:4]
+    return rgba[..., :3] * alpha + background * (1.0 - alpha)
+
+
 def encode_depth(depth: np.ndarray) -> bytes:
     """The `depth` bytes of planar depth (H, W) in world units, 0 where the object is not."""
     return np.ascontiguousarray(depth, dtype="<f2").tobytes()
