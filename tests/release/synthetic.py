@@ -12,8 +12,10 @@ import numpy as np
 import pyarrow as pa
 
 from tk import atomic, contracts
+from tk.contracts import release as layout
+from tk.contracts import renders
 from tk.hashing import sha256_file, stable_unit_float
-from tk.release import layout, sums
+from tk.release import sums
 from tk.release.package import write_metadata
 from tk.release.spec import parse_spec
 
@@ -30,13 +32,14 @@ SIZE = 8
 
 def png(rgba: np.ndarray) -> bytes:
     """PNG bytes of an HxWx4 uint8 array."""
-    import io
+    return renders.encode_rgba(rgba)
 
-    from PIL import Image
 
-    buf = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, format="PNG")
-    return buf.getvalue()
+def surface(i: int) -> np.ndarray:
+    """A small stored surface (64 points with unit normals) for object number i."""
+    rng = np.random.default_rng(i)
+    normals = rng.normal(size=(64, 3))
+    return np.concatenate([rng.uniform(-0.5, 0.5, (64, 3)), normals / np.linalg.norm(normals, axis=1, keepdims=True)], 1)
 
 
 def _split(uid: str) -> str:
@@ -77,12 +80,13 @@ def make_release(root: Path, sample_dir: Path, policy: str = "commercial") -> Pa
             c2w[0, 3] = 1.9 + 0.1 * view
             rows.append(dict(
                 uid=r["uid"], view=view, split=r["split"], rgba=png(img),
-                depth=np.full(SIZE * SIZE, 2.0, "<f2").tobytes(), normal=None,
+                depth=renders.encode_depth(np.full((SIZE, SIZE), 2.0)), normal=None,
                 c2w=c2w.ravel().tolist(), fx=22.0, fy=22.0, cx=4.0, cy=4.0, width=SIZE, height=SIZE,
-                light=json.dumps({"environment": "studio", "strength": 1.0, "rotation": 0.25 * view}), surface=None,
+                light=json.dumps({"environment": "studio", "strength": 1.0, "rotation": 0.25 * view}),
+                surface=renders.encode_surface(surface(i)) if view == 0 else None,
             ))
-    contracts.write_table(root / layout.RENDERS_DIR / "shards" / "shard-00000.parquet", pa.Table.from_pylist(rows), "shard")
-    atomic.write_text(root / layout.RENDERS_DIR / "render.json", json.dumps({"views": VIEWS, "resolution": SIZE, "seed": 0}))
+    renders.write_shard(renders.shards_dir(root / layout.RENDERS_DIR) / renders.shard_name(0), rows)
+    atomic.write_text(renders.render_json_path(root / layout.RENDERS_DIR), json.dumps({"views": VIEWS, "resolution": SIZE, "seed": 0}))
     atomic.write_bytes(root / layout.PREVIEW, png(np.full((SIZE, SIZE * VIEWS, 4), 255, np.uint8)))
     raw = {"name": "synthetic", "version": "0.0.1", "sources": [{"source": "local", "input": "objects"}],
            "curation": {"license": policy}, "render": {"views": VIEWS, "resolution": SIZE}}

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tk.contracts import release as layout
 from tk.hashing import sha256_file
-from tk.release import layout
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "manifests" / "tiny-release.yaml"

@@ -9,11 +9,13 @@ import shutil
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from PIL import Image
 
 from tests.release.synthetic import SIZE, png
 from tk import contracts
-from tk.release import layout
+from tk.contracts import release as layout
+from tk.contracts import renders
 from tk.release.compare import compare_releases, psnr
 
 SHARD = "renders/shards/shard-00000.parquet"
@@ -74,6 +76,31 @@ def test_reencoded_png_with_same_pixels_is_equal(synthetic_release_master, tmp_p
     _edit_view(copy, reencode)
     row = _by_what(compare_releases(synthetic_release_master, copy))["rgba"]
     assert row.ok and row.equal == 6 and row.worst == "all equal" and row.note == "1 re-encoded"
+
+
+def test_surfaces_are_compared_within_a_tolerance(synthetic_release_master, tmp_path):
+    copy = shutil.copytree(synthetic_release_master, tmp_path / "copy")
+    row = _by_what(compare_releases(synthetic_release_master, copy))["surface"]
+    assert row.ok and (row.compared, row.equal, row.worst) == (3, 3, "all equal")
+
+    def shift(by):
+        def edit(r):
+            points, normals = renders.decode_surface(r["surface"])
+            r["surface"] = renders.encode_surface(np.concatenate([points + by, normals], 1))
+        return edit
+
+    rounding = shutil.copytree(synthetic_release_master, tmp_path / "rounding")
+    _edit_view(rounding, shift(5e-4))  # a float16 step or two: what another CPU's rounding may give
+    row = _by_what(compare_releases(synthetic_release_master, rounding))["surface"]
+    assert row.ok and row.equal == 2 and row.worst.startswith("max diff ")
+    moved = shutil.copytree(synthetic_release_master, tmp_path / "moved")
+    _edit_view(moved, shift(0.05))
+    row = _by_what(compare_releases(synthetic_release_master, moved))["surface"]
+    assert not row.ok and row.equal == 2 and float(row.worst.split()[-1]) == pytest.approx(0.05, rel=0.05)
+    gone = shutil.copytree(synthetic_release_master, tmp_path / "gone")
+    _edit_view(gone, lambda r: r.update(surface=None))
+    row = _by_what(compare_releases(synthetic_release_master, gone))["surface"]
+    assert not row.ok and row.equal == 2 and row.worst == "missing or other size"
 
 
 def test_psnr_of_known_error():

@@ -7,8 +7,8 @@ import pyarrow.compute as pc
 import pytest
 
 from tk import contracts
+from tk.contracts import release as layout
 from tk.errors import ContractError
-from tk.release import layout
 from tk.release.build import merge_manifests
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tk.cli import main
-from tk.release import layout
+from tk.contracts import release as layout
 from tk.release.spec import parse_spec
 
 

@@ -13,7 +13,7 @@ import pytest
 from tests.release.synthetic import reseal
 from tk import contracts
 from tk.cli import main
-from tk.release import layout
+from tk.contracts import release as layout
 from tk.release.verify import VerifyError, verify_release
 
 SHARD = "renders/shards/shard-00000.parquet"

@@ -12,7 +12,7 @@ import pytest
 
 from tests.release.synthetic import reseal
 from tk.cli import main
-from tk.release import layout
+from tk.contracts import release as layout
 from tk.release.spec import SpecError, parse_spec
 from tk.release.verify import VerifyError, verify_release
 

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from tk import atomic, contracts
+from tk.contracts import release as layout
 from tk.errors import TkError
 from tk.progress import console
-from tk.release import layout, stages, sums
+from tk.release import stages, sums
 from tk.release.spec import ReleaseSpec, load_spec
 
 
@@ -114,8 +115,10 @@ def _render(spec: ReleaseSpec, manifest_dir: Path, work: Path, renders: Path, wo
     console.print(f"[bold]render[/] {json.dumps(spec.render, sort_keys=True)}")
     stages.run_render(spec, manifest_dir, work, workers)
     # A stage may keep logs or temp files in its folder; the release ships the contract files only.
-    (renders / "shards").mkdir(parents=True)
+    from tk.contracts.renders import shard_paths, shards_dir
+
+    shards_dir(renders).mkdir(parents=True)
     for name in layout.RENDER_FILES:
         shutil.copy2(work / name, renders / name)
-    for shard in sorted((work / "shards").glob("shard-*.parquet")):
-        shutil.copy2(shard, renders / "shards" / shard.name)
+    for shard in shard_paths(work):
+        shutil.copy2(shard, shards_dir(renders) / shard.name)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tk.release import layout, licenses
+from tk.contracts import release as layout
+from tk.release import licenses
 from tk.release.stats import ReleaseStats
 
 

@@ -1,12 +1,13 @@
-"""Compares two releases of the same spec: manifests, objects, cameras, lights and images.
+"""Compares two releases of the same spec: manifests, objects, cameras, lights, images and surfaces.
 
 Cameras and lights are pure functions of (seed, uid, view), so they must be equal. Images must be
 byte-equal or, where the engine is not bit-deterministic (Cycles across CPUs), at least 40 dB PSNR.
+The stored surfaces (seeded samples of the geometry Blender evaluated) must agree point by point
+within SURFACE_ATOL. Every column is decoded by its codec in tk.contracts.renders.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from dataclasses import dataclass
@@ -16,9 +17,13 @@ from typing import Any
 import numpy as np
 
 from tk import contracts
-from tk.release import layout
+from tk.contracts import release as layout
+from tk.contracts import renders
 
 MIN_PSNR_DB = 40.0
+# in the normalised frame (longest side 1) and for unit normals: 4 float16 steps in [0.5, 1), so only
+# rounding may differ, never a point or a normal
+SURFACE_ATOL = 2e-3
 # Columns that name the machine or the clock, not the data.
 MACHINE_COLUMNS = ("local_path",)
 CAMERA_COLUMNS = ("c2w", "fx", "fy", "cx", "cy", "width", "height")
@@ -46,10 +51,12 @@ def compare_releases(a: Path, b: Path) -> list[Comparison]:
                            "" if len(common) == len(keys) else f"e.g. {next(k for k in keys if k not in common)}"))
     rows.append(_exact("cameras", common, views_a, views_b, lambda r: [r[c] for c in CAMERA_COLUMNS]))
     rows.append(_exact("lights", common, views_a, views_b, lambda r: json.loads(r["light"])))
-    rows.append(_images("rgba", common, views_a, views_b, _decode_png))
+    rows.append(_images("rgba", common, views_a, views_b))
     for column in ("normal", "depth"):
         if any(views_a[k][column] is not None for k in common):
-            rows.append(_images(column, common, views_a, views_b, _decode_png if column == "normal" else _decode_depth))
+            rows.append(_images(column, common, views_a, views_b))
+    if any(v[k]["surface"] is not None for k in common for v in (views_a, views_b)):
+        rows.append(_surfaces(common, views_a, views_b))
     return rows
 
 
@@ -83,7 +90,16 @@ def _exact(what: str, keys: list[tuple[str, int]], va: dict, vb: dict, get: Any)
     return Comparison(what, len(keys), len(equal), "", len(equal) == len(keys), "" if bad is None else f"first differing {bad}")
 
 
-def _images(column: str, keys: list[tuple[str, int]], va: dict, vb: dict, decode: Any) -> Comparison:
+def _decoded(row: dict[str, Any], column: str) -> np.ndarray:
+    """A view's image column as float64 scaled to [0, 1] as stored (depth: in world units)."""
+    if column == "rgba":
+        return renders.decode_rgba(row["rgba"]).astype(np.float64)
+    if column == "normal":
+        return (renders.decode_normal(row["normal"]).astype(np.float64) + 1.0) / 2.0
+    return renders.decode_depth(row["depth"], row["width"], row["height"]).astype(np.float64)
+
+
+def _images(column: str, keys: list[tuple[str, int]], va: dict, vb: dict) -> Comparison:
     equal, recoded, worst, worst_key = 0, 0, math.inf, None
     for k in keys:
         x, y = va[k][column], vb[k][column]
@@ -93,7 +109,7 @@ def _images(column: str, keys: list[tuple[str, int]], va: dict, vb: dict, decode
         if x is None or y is None:
             db = -math.inf
         else:
-            ix, iy = decode(x), decode(y)
+            ix, iy = _decoded(va[k], column), _decoded(vb[k], column)
             if column == "depth":  # depth is in world units: scale both by one peak so PSNR is relative
                 peak = max(float(ix.max(initial=0.0)), float(iy.max(initial=0.0))) or 1.0
                 ix, iy = ix / peak, iy / peak
@@ -113,24 +129,29 @@ def psnr(x: np.ndarray, y: np.ndarray) -> float:
     return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
 
 
-def _decode_png(data: bytes) -> np.ndarray:
-    from PIL import Image
-
-    img = Image.open(io.BytesIO(data))
-    arr = np.asarray(img)
-    return arr / (65535.0 if arr.dtype == np.uint16 else 255.0)
-
-
-def _decode_depth(data: bytes) -> np.ndarray:
-    return np.frombuffer(data, dtype="<f2").astype(np.float64)
+def _surfaces(keys: list[tuple[str, int]], va: dict, vb: dict) -> Comparison:
+    """Objects whose stored surfaces agree within SURFACE_ATOL (same points in the same order)."""
+    keys = [k for k in keys if va[k]["surface"] is not None or vb[k]["surface"] is not None]
+    equal, worst, worst_key = 0, 0.0, None
+    for k in keys:
+        x, y = va[k]["surface"], vb[k]["surface"]
+        if x == y:
+            equal += 1
+            continue
+        if x is None or y is None or len(x) != len(y):
+            diff = math.inf
+        else:
+            diff = float(np.abs(np.concatenate(renders.decode_surface(x), 1) - np.concatenate(renders.decode_surface(y), 1)).max())
+        equal += diff == 0.0
+        if diff > worst:
+            worst, worst_key = diff, k
+    text = "all equal" if worst == 0.0 else ("missing or other size" if worst == math.inf else f"max diff {worst:.1e}")
+    return Comparison("surface", len(keys), equal, text, worst <= SURFACE_ATOL,
+                      "" if worst_key is None else f"worst {worst_key}")
 
 
 def _views(root: Path) -> dict[tuple[str, int], dict[str, Any]]:
-    rows: dict[tuple[str, int], dict[str, Any]] = {}
-    for shard in layout.shards(root):
-        for r in contracts.read_table(shard, "shard").to_pylist():
-            rows[(r["uid"], r["view"])] = r
-    return rows
+    return {(r["uid"], r["view"]): r for r in renders.read_views(root / layout.RENDERS_DIR)}
 
 
 def _sorted_rows(path: Path, kind: str) -> dict[str, dict[str, Any]]:

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from tk import atomic
+from tk.contracts import release as layout
+from tk.contracts import renders
 from tk.errors import TkError
-from tk.release import attribution, card, layout, stages
+from tk.release import attribution, card, stages
 from tk.release.spec import ReleaseSpec
 from tk.release.stats import compute_stats, kept_rows
 from tk.release.versions import resolved_versions
@@ -34,9 +36,8 @@ def write_metadata(root: Path, spec: ReleaseSpec, spec_text: str, policy: dict[s
     """
     stats = compute_stats(root)
     atomic.write_text(root / layout.SPEC, spec_text)
-    render_json = json.loads((root / layout.RENDERS_DIR / "render.json").read_text(encoding="utf-8"))
-    record = {
-        "format": layout.FORMAT,
+    render_json = json.loads(renders.render_json_path(root / layout.RENDERS_DIR).read_text(encoding="utf-8"))
+    record = layout.write_record(root, {
         "name": spec.name,
         "version": spec.version,
         "description": spec.description,
@@ -45,8 +46,7 @@ def write_metadata(root: Path, spec: ReleaseSpec, spec_text: str, policy: dict[s
         "license_policy": policy,
         "stats": stats.to_dict(),
         "render_settings": render_json,
-    }
-    atomic.write_text(root / layout.RELEASE_JSON, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+    })
     atomic.write_text(root / layout.ATTRIBUTION, attribution.attribution_markdown(kept_rows(root), spec.name))
     atomic.write_text(root / layout.LICENSES, card.license_summary(stats))
     atomic.write_text(root / layout.CARD, card.dataset_card(record, stats))

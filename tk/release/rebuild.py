@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tk.release import layout
+from tk.contracts import release as layout
 from tk.release.build import BuildResult, build_from_spec
 from tk.release.compare import Comparison, compare_releases
 from tk.release.spec import SpecError, parse_spec
-from tk.release.verify import read_record, verify_release
+from tk.release.verify import verify_release
 from tk.release.versions import resolved_versions
 
 
@@ -40,7 +40,7 @@ def rebuild_release(
 
     root = Path(root)
     verify_release(root)
-    record = read_record(root)
+    record = layout.read_record(root)
     spec_text = (root / layout.SPEC).read_text(encoding="utf-8")
     base = Path(source_root) if source_root is not None else Path(record["source_base"])
     if not base.is_dir():

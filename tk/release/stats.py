@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from tk import contracts
-from tk.release import layout, licenses
+from tk.contracts import release as layout
+from tk.release import licenses
 
 
 @dataclass

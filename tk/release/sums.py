@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tk import atomic
+from tk.contracts import release as layout
 from tk.errors import TkError
 from tk.hashing import sha256_file
-from tk.release import layout
 
 
 def release_files(root: Path) -> list[str]:

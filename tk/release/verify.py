@@ -6,19 +6,17 @@ later check about it meaningless; the first problem names the file.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tk import contracts
+from tk.contracts import release as layout
+from tk.contracts import renders
 from tk.errors import ContractError, TkError
-from tk.release import attribution, layout, licenses, sums
+from tk.release import attribution, licenses, sums
 from tk.release.stats import compute_stats
-
-RECORD_KEYS = ("name", "version", "spec", "source_base", "versions", "license_policy", "stats")
-
 
 class VerifyError(TkError):
     """A release that fails verification; `problems` lists every problem found in the failing group."""
@@ -36,29 +34,10 @@ class VerifyReport:
     checks: list[tuple[str, str]] = field(default_factory=list)
 
 
-def read_record(root: Path) -> dict[str, Any]:
-    """RELEASE.json of the release at `root`; a missing or foreign file fails with one line."""
-    path = root / layout.RELEASE_JSON
-    if not root.is_dir():
-        raise TkError(f"release folder not found: {root}")
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TkError(f"{path}: missing; this is not a finished tk release (build it with tk release build)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise TkError(f"{path}: not valid JSON; the release is damaged") from None
-    if not isinstance(record, dict) or record.get("format") != layout.FORMAT:
-        raise TkError(f"{path}: not a {layout.FORMAT} record; was it written by tk release build?")
-    missing = [k for k in RECORD_KEYS if k not in record]
-    if missing:
-        raise TkError(f"{path}: lacks {', '.join(missing)}; the release is damaged")
-    return record
-
-
 def verify_release(root: str | Path) -> VerifyReport:
     """Verify the release at `root`; raise VerifyError naming the first problem."""
     root = Path(root)
-    record = read_record(root)
+    record = layout.read_record(root)
     report = VerifyReport()
     _group(root, sums.check_sums(root))
     report.checks.append(("hashes", f"{len(sums.read_sums(root))} files match {layout.SUMS}"))
@@ -111,7 +90,7 @@ def check_schemas(root: Path) -> list[str]:
     problems = []
     shards = layout.shards(root)
     if not shards:
-        problems.append(f"{layout.RENDERS_DIR}/shards: no shard-*.parquet files")
+        problems.append(f"{layout.RENDERS_DIR}/{renders.SHARDS_DIR}: no {renders.SHARD_PATTERN} files")
     for path, kind in [(layout.manifest(root), "manifest"), (layout.objects(root), "objects")] + [
         (p, "shard") for p in shards
     ]:
