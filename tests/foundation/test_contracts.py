@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -112,3 +113,80 @@ def test_shard_duplicate_views_rejected():
     assert t.schema.field("c2w").type == pa.list_(pa.float32(), 16)
     with pytest.raises(ContractError, match="duplicate"):
         contracts.validate_table(t, "shard")
+
+
+def _view(uid: str, view: int, surface: bytes | None = None) -> dict:
+    from tk.contracts import renders
+
+    rgba = np.zeros((2, 3, 4), np.uint8)
+    rgba[0, 1] = (10, 20, 30, 255)
+    return {"uid": uid, "view": view, "split": "train", "rgba": renders.encode_rgba(rgba),
+            "depth": renders.encode_depth(np.full((2, 3), 1.5)), "normal": None, "c2w": np.eye(4).ravel().tolist(),
+            "fx": 3.0, "fy": 3.0, "cx": 1.5, "cy": 1.0, "width": 3, "height": 2, "light": "{}", "surface": surface}
+
+
+def test_view_codecs_round_trip_and_name_a_bad_file():
+    from tk.contracts import renders
+
+    rgba = np.random.default_rng(0).random((3, 5, 4))
+    png = renders.encode_rgba(rgba)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and renders.encode_rgba(renders.decode_rgba_u8(png)) == png
+    assert np.abs(renders.decode_rgba(png) - rgba).max() <= 0.5 / 255 + 1e-6
+    assert renders.decode_rgba(png).dtype == np.float32 and renders.decode_rgba_u8(png).shape == (3, 5, 4)
+    assert np.allclose(renders.composite(renders.decode_rgba(png), 0.5)[0, 0],
+                       renders.decode_rgba(png)[0, 0, :3] * rgba[0, 0, 3] + 0.5 * (1 - rgba[0, 0, 3]), atol=3e-3)
+    with pytest.raises(ContractError, match=r"shard-00003\.parquet \(u view 2\): rgba is not a readable PNG"):
+        renders.decode_rgba(b"not a png", "shard-00003.parquet (u view 2)")
+    depth = np.array([[0.0, 1.9, 2.5], [100.0, 0.0, 0.25]])
+    data = renders.encode_depth(depth)
+    assert len(data) == 12 and np.allclose(renders.decode_depth(data, 3, 2), depth, rtol=1e-3)
+    with pytest.raises(ContractError, match="12 bytes is not 3x3 float16"):
+        renders.decode_depth(data, 3, 3)
+    normal = np.zeros((2, 2, 3))
+    normal[0, 0] = (0.0, 0.6, -0.8)
+    back = renders.decode_normal(renders.encode_normal(normal))
+    assert np.allclose(back[0, 0], (0.0, 0.6, -0.8), atol=0.01) and np.allclose(back[1, 1], 0.0, atol=0.01)
+    surface = np.array([[0.1, -0.2, 0.3, 0.0, 0.0, 1.0], [0.5, 0.5, -0.5, 1.0, 0.0, 0.0]])
+    points, normals = renders.decode_surface(renders.encode_surface(surface))
+    assert len(renders.encode_surface(surface)) == 2 * renders.SURFACE_ROW_BYTES
+    assert np.allclose(points, surface[:, :3], atol=1e-3) and np.array_equal(normals, surface[:, 3:])
+
+
+def test_render_folder_layout_writer_and_reader(tmp_path):
+    from tk.contracts import renders
+
+    assert renders.shard_name(7) == "shard-00007.parquet" and renders.shard_index("shard-00007.parquet") == 7
+    assert not any(renders.is_shard_name(n) for n in (".shard-00001.parquet.x1.tmp", "shard-1.parquet", "objects.parquet"))
+    assert renders.shard_paths(tmp_path) == []
+    record = {"settings": {"seed": 3}, "objects": [{"uid": "a"}]}
+    renders.write_shard(renders.shards_dir(tmp_path) / renders.shard_name(1), [_view("b", 0), _view("b", 1)])
+    renders.write_shard(renders.shards_dir(tmp_path) / renders.shard_name(0), [_view("a", 0, b"\0" * 24), _view("a", 1)], record)
+    (renders.shards_dir(tmp_path) / ".shard-00002.parquet.x1.tmp").write_bytes(b"partial")
+    assert [p.name for p in renders.shard_paths(tmp_path)] == ["shard-00000.parquet", "shard-00001.parquet"]
+    assert renders.read_record(renders.shard_paths(tmp_path)[0]) == record
+    assert renders.read_record(renders.shard_paths(tmp_path)[1]) is None
+    assert [(r["uid"], r["view"]) for r in renders.read_views(tmp_path, ["uid", "view"])] == [("a", 0), ("a", 1), ("b", 0), ("b", 1)]
+    first = next(renders.read_views(tmp_path))
+    assert renders.decode_rgba_u8(first["rgba"])[0, 1].tolist() == [10, 20, 30, 255]
+    assert renders.decode_surface(first["surface"])[0].shape == (2, 3)
+    ok = {"uid": "z", "local_path": "z.glb", "status": "ok", "error": None, "attempts": 1, "seconds": 0.1,
+          "center": [0.0, 1.0, 2.0], "scale": 0.5, "split": "train", "file_type": "glb", "shard": "shard-00000.parquet",
+          "missing_textures": []}
+    failed = {**ok, "uid": "y", "status": "failed", "error": "boom", "center": None, "scale": None, "shard": None}
+    renders.write_objects(tmp_path, [ok, failed])
+    rows = renders.read_objects(tmp_path).to_pylist()
+    assert [r["uid"] for r in rows] == ["y", "z"] and np.isnan(rows[0]["center"]).all() and rows[1]["center"] == [0.0, 1.0, 2.0]
+    assert [f.name for f in renders.OBJECT_EXTRA] == [c for c in renders.read_objects(tmp_path).column_names][-4:]
+
+
+def test_release_record_round_trip_and_missing_keys(tmp_path):
+    from tk.contracts import release
+    from tk.errors import TkError
+
+    values = {k: k.upper() for k in release.RECORD_KEYS}
+    written = release.write_record(tmp_path, values)
+    assert written["format"] == release.FORMAT and release.read_record(tmp_path) == written
+    assert release.shards(tmp_path) == [] and release.objects(tmp_path) == tmp_path / "renders" / "objects.parquet"
+    release.write_record(tmp_path, {k: v for k, v in values.items() if k != "stats"})
+    with pytest.raises(TkError, match=r"RELEASE\.json: lacks stats"):
+        release.read_record(tmp_path)
