@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tk import formats
-from tk.render.encode import decode_png
+from tk.contracts.renders import decode_rgba_u8 as decode_png
 from tk.render.inputs import from_folder
 from tk.render.jobs import make_job
 from tk.render.pipeline import RenderConfig
