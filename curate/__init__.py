@@ -1,1 +1,1 @@
-"""tk.curate: see DESIGN.md."""
+"""tk.curate: see docs/design.md."""

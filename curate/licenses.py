@@ -3,7 +3,7 @@
 The sources spell the same license many ways: Sketchfab/Objaverse short ids (`by`, `by-nc-sa`, `cc0`),
 Thingiverse phrases ("Creative Commons - Attribution - Non-Commercial"), GitHub repository license
 names ("MIT License", "GNU General Public License v3.0") or SPDX ids, Smithsonian "CC0". Everything
-becomes one of the ids of DESIGN.md; what cannot be recognised becomes `unknown`, which passes no
+becomes one of the ids of docs/design.md; what cannot be recognised becomes `unknown`, which passes no
 policy but `all`.
 """
 

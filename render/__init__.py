@@ -1,1 +1,1 @@
-"""tk.render: see DESIGN.md."""
+"""tk.render: see docs/design.md."""

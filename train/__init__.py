@@ -1,1 +1,1 @@
-"""tk.train: see DESIGN.md."""
+"""tk.train: see docs/design.md."""

@@ -2,7 +2,7 @@
 
 The annotation files are read by DuckDB where they lie (tens of millions of rows never pass through
 Python): this module returns the SQL of a relation with the manifest's columns. uid = sha256 of the
-fileIdentifier (DESIGN.md), source = `xl-<folder>`, license normalised through a small mapping table
+fileIdentifier (docs/design.md), source = `xl-<folder>`, license normalised through a small mapping table
 built from the distinct raw values. sha256 values are kept as the files give them (lower-case hex in the
 published tables; lower-casing 10M of them would cost more than the dedup itself); anything that is
 not 64 characters long becomes NULL.

@@ -64,7 +64,7 @@ def test_every_command_has_help_with_an_example():
 
 
 def test_help_is_fast_to_import():
-    # `tk --help` must not import the heavy stages (DESIGN.md: heavy imports inside the stage).
+    # `tk --help` must not import the heavy stages (docs/design.md: heavy imports inside the stage).
     code = "import sys, tk.cli; print(sorted(m for m in ('torch', 'bpy', 'ray', 'duckdb') if m in sys.modules))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
