@@ -1,10 +1,11 @@
-"""`curate(cfg)`: candidates from a source → (download + probe) → rules → manifest and report.
+"""`run(cfg) -> summary`: candidates from a source → (download + probe) → rules → manifest and report.
 
 Steps, each in its own module: a source gives candidate rows (`tk.curate.sources.*`); rows that pass
 the metadata rules are fetched and probed in Ray tasks (`executor`, `work`), each result persisted as
-it finishes (`probe_store`); the ordered rules (`rules`, built here from the config) run as one DuckDB
+it finishes (`probe_store`); the ordered rules (`rules.for_config`) run as one DuckDB
 query that also computes the split (`splits`); `writer` writes manifest.parquet and manifest.duckdb;
-`report` summarises. `tk curate`, `tk release` and `tk demo` all call `curate`.
+`report` summarises. `tk curate`, `tk release` and `tk demo` all call `run` (its old name `curate` stays
+for tests and benchmarks). The config is `tk.curate.config.CurateConfig`.
 """
 
 from __future__ import annotations
@@ -12,15 +13,13 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tk import formats
-from tk.curate import download, licenses, predicate, report, rules, splits, writer
+from tk.curate import licenses, predicate, report, rules, splits, writer
+from tk.curate.config import CurateConfig
 from tk.errors import TkError
-
-SOURCES = ("objaverse", "objaverse-xl", "local")
 
 # Candidate columns and their DuckDB types: every source fills what it knows, the rest is NULL.
 CANDIDATE_COLUMNS: dict[str, str] = {
@@ -34,134 +33,11 @@ CANDIDATE_COLUMNS: dict[str, str] = {
 PROBE_COLUMNS = ("size_bytes", "vertex_count", "face_count", "mesh_count", "material_count", "texture_count", "animation_count", "bbox_extent", "local_path", "missing_resources")
 
 
-@dataclass
-class CurateConfig:
-    """Everything `tk curate` can be told; `validate()` checks it and fails with one line."""
-
-    source: str
-    out: Path | None = None
-    input: Path | None = None
-    xl_dir: Path | None = None
-    xl_sources: str | None = None
-    objaverse_dir: Path | None = None
-    objaverse_url: str | None = None
-    download_dir: Path | None = None
-    no_download: bool = False
-    license: str = "cc-by"
-    licenses: Path | None = None
-    workers: int = 2
-    limit: int | None = None
-    dry_run: bool = False
-    split: str = "0.98,0.01,0.01"
-    split_seed: int = 0
-    max_size_mb: float = 200.0
-    min_faces: int | None = None
-    max_faces: int | None = 1_000_000
-    min_vertices: int | None = None
-    max_vertices: int | None = None
-    animated: bool = False
-    require_textures: bool = False
-    flat_ratio: float = 1e-3
-    scores: Path | None = None
-    min_score: float | None = None
-    max_per_category: int | None = None
-    where: str | None = None
-    timeout: float = 120.0
-    retries: int = 1
-    ray_address: str | None = None
-    duckdb_table_max_rows: int = 1_000_000
-    fractions: tuple[float, float, float] = field(init=False, default=(0.98, 0.01, 0.01))
-
-    def validate(self) -> CurateConfig:
-        """Check the options together; raise TkError naming the option and the fix."""
-        if self.source not in SOURCES:
-            raise TkError(f"--source {self.source!r}: choose one of {', '.join(SOURCES)}")
-        if self.source == "local" and self.input is None:
-            raise TkError("--source local needs --input DIR (a folder of 3D files)")
-        if self.source == "objaverse-xl" and self.xl_dir is None:
-            raise TkError("--source objaverse-xl needs --xl-dir DIR (the folder holding <source>/<source>.parquet)")
-        if self.out is None and not self.dry_run:
-            raise TkError("--out DIR is required (or use --dry-run to only print the counts)")
-        for name in ("workers", "retries"):
-            if getattr(self, name) < (1 if name == "workers" else 0):
-                raise TkError(f"--{name} must be at least {1 if name == 'workers' else 0}")
-        for name in ("limit", "min_faces", "max_faces", "min_vertices", "max_vertices", "max_per_category"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                raise TkError(f"--{name.replace('_', '-')} must not be negative")
-        if self.max_size_mb <= 0 or self.timeout <= 0:
-            raise TkError("--max-size-mb and --timeout must be positive")
-        if (self.scores is None) != (self.min_score is None):
-            raise TkError("--scores FILE and --min-score X go together")
-        if self.scores is not None and not self.scores.is_file():
-            raise TkError(f"--scores {self.scores}: file not found")
-        self.fractions = splits.parse_fractions(self.split)
-        licenses.allowed(self.license)
-        if self.where is not None:
-            predicate.check(self.where)
-        return self
-
-    @property
-    def max_bytes(self) -> int:
-        """The size cap in bytes."""
-        return int(self.max_size_mb * 1024 * 1024)
-
-
-def build_rules(cfg: CurateConfig) -> list[rules.AnyRule]:
-    """The ordered rules of this config: metadata rules, probe rules, then the ranking rules."""
-    out: list[rules.AnyRule] = [rules.Rule("no_identifier", "file_identifier <> ''", (), "the source row has no file identifier")]
-    allowed = licenses.allowed(cfg.license)
-    if allowed is not None:
-        ids = ", ".join(f"'{i}'" for i in sorted(allowed))
-        out.append(rules.Rule("license", f"license IN ({ids})", ("license",), f"license policy {cfg.license}"))
-    types = ", ".join(f"'{t}'" for t in formats.EXTENSIONS)
-    out.append(rules.Rule("file_type", f"file_type IN ({types})", ("file_type",),
-                          f"a file type tk renders ({', '.join(formats.EXTENSIONS)})", null_passes=False))
-    out.append(rules.Rule("too_large", f"size_bytes <= {cfg.max_bytes}", ("size_bytes",), f"file size <= {cfg.max_size_mb} MB"))
-    out.append(rules.Rule("age_restricted", "NOT is_age_restricted", ("is_age_restricted",), "not age-restricted"))
-    out += probe_rules(cfg)
-    out.append(rules.RankRule("duplicate", "sha256", "file_identifier", 1, ("sha256",), "one object per sha256 (first file_identifier kept)"))
-    if cfg.scores is not None:
-        out.append(rules.Rule("low_score", f"coalesce(score >= {float(cfg.min_score)}, false)", (), f"score >= {cfg.min_score}"))
-    if cfg.where is not None:
-        # The predicate itself runs in a sandbox (tk.curate.predicate); the chain only reads its verdicts.
-        out.append(rules.Rule("where", f"{_WHERE_KEY} NOT IN (SELECT k FROM {_WHERE_TABLE})", (), f"--where {cfg.where}"))
-    if cfg.max_per_category is not None:
-        out.append(rules.RankRule("category_cap", "category", "score DESC NULLS LAST, uid", cfg.max_per_category, ("category",), f"at most {cfg.max_per_category} per category"))
-    return out
-
-
-def probe_rules(cfg: CurateConfig) -> list[rules.Rule]:
-    """Rules over what the probe (or the annotations) measured."""
-    # A failed fetch (HTTP error, sha256 mismatch, unsafe archive) is a rejection of its own, whatever else
-    # happened in the run: the rule reads `probe_error`, so it applies even when no row reached a probe.
-    out = [rules.Rule("download_failed", f"probe_error IS NULL OR NOT starts_with(probe_error, '{download.ERROR_PREFIX}')",
-                      ("probe_error",), "the file downloads (size cap, sha256 and archive checks pass)")]
-    out.append(rules.Rule("unreadable", "probe_error IS NULL", ("probed_with", "probe_error"), "the file opens and measures"))
-    out.append(rules.Rule("no_faces", "face_count > 0", ("face_count",), "at least one face"))
-    bounds = (("min_faces", "face_count", ">="), ("max_faces", "face_count", "<="), ("min_vertices", "vertex_count", ">="), ("max_vertices", "vertex_count", "<="))
-    for opt, col, op in bounds:
-        value = getattr(cfg, opt)
-        if value is not None:
-            name = ("too_few_" if op == ">=" else "too_many_") + col.split("_")[0] + "s"
-            out.append(rules.Rule(name, f"{col} {op} {int(value)}", (col,), f"{col} {op} {value}"))
-    if not cfg.animated:
-        out.append(rules.Rule("animated", "animation_count = 0", ("animation_count",), "no animations (--animated keeps them)"))
-    out.append(rules.Rule(
-        "degenerate",
-        f"list_max(bbox_extent) > 0 AND list_min(bbox_extent) >= {cfg.flat_ratio} * list_max(bbox_extent)",
-        ("bbox_extent",), f"not flat: shortest side >= {cfg.flat_ratio} x longest",
-    ))
-    if cfg.require_textures:
-        out.append(rules.Rule("no_textures", "texture_count > 0", ("texture_count",), "at least one texture"))
-    return out
-
-
-def curate(cfg: CurateConfig) -> dict[str, Any]:
-    """Run a curation; return the summary (what report.json holds). Writes nothing with dry_run."""
+def run(cfg: CurateConfig) -> dict[str, Any]:
+    """Run a curation (the config checked itself when built); return the summary (what report.json holds).
+    Writes nothing with dry_run."""
     import duckdb
 
-    cfg.validate()
     t0 = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
@@ -174,7 +50,7 @@ def curate(cfg: CurateConfig) -> dict[str, Any]:
     license_sql = _license_sql(con)
     score_key = _scores(con, cfg)
     con.execute(f"CREATE TEMP VIEW base AS {_base_sql(license_sql, score_key)}")
-    all_rules = build_rules(cfg)
+    all_rules = rules.for_config(cfg)
     if cfg.where is not None:
         schema = con.sql("SELECT *, NULL::VARCHAR AS probe_error, NULL::VARCHAR AS probed_with FROM base LIMIT 0")
         predicate.bind(cfg.where, schema.to_arrow_table().schema)
@@ -192,8 +68,8 @@ def curate(cfg: CurateConfig) -> dict[str, Any]:
             stats.setdefault("probe", {})["stored"] = probes.num_rows
     _objects_view(con, probes)
     if cfg.where is not None:
-        con.register("_where_arrow", predicate.rejected(con, cfg.where, "objects", _WHERE_KEY))
-        con.execute(f"CREATE TEMP TABLE {_WHERE_TABLE} AS SELECT k FROM _where_arrow")
+        con.register("_where_arrow", predicate.rejected(con, cfg.where, "objects", rules.WHERE_KEY))
+        con.execute(f"CREATE TEMP TABLE {rules.WHERE_TABLE} AS SELECT k FROM _where_arrow")
         con.unregister("_where_arrow")
 
     # Which columns are NULL on every row: known without a scan for columns the source never fills
@@ -238,6 +114,9 @@ def curate(cfg: CurateConfig) -> dict[str, Any]:
     return summary
 
 
+curate = run  # the name tests, benchmarks and the demo call it by
+
+
 @contextlib.contextmanager
 def _where_blamed(con: Any, cfg: CurateConfig) -> Iterator[None]:
     """Turn a DuckDB error raised by the user's `--where` on the rows (a bad cast, a regex that does not
@@ -277,7 +156,7 @@ def _load_candidates(con: Any, cfg: CurateConfig, stats: dict[str, Any]) -> None
     if cfg.source == "objaverse-xl":
         from tk.curate.sources import objaverse_xl
 
-        sql = objaverse_xl.relation_sql(con, cfg.xl_dir, objaverse_xl.parse_sources(cfg.xl_sources))  # type: ignore[arg-type]
+        sql = objaverse_xl.relation_sql(con, cfg.xl_dir, cfg.xl_sources or objaverse_xl.XL_SOURCES)  # type: ignore[arg-type]
         have = {"uid", "source", "file_identifier", "file_type", "sha256", "license_raw", "metadata"}
         cols = ", ".join(c if c in have else f"CAST(NULL AS {t}) AS {c}" for c, t in CANDIDATE_COLUMNS.items())
         # A parallel scan returns rows in any order: --limit takes the first rows by file position.
@@ -385,7 +264,7 @@ def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRul
     """Fetch and probe the rows that pass the metadata rules and are not in the store yet."""
     from tk.curate import executor, work
 
-    meta_rules = [r for r in all_rules if isinstance(r, rules.Rule) and r.name in _META_RULES]
+    meta_rules = [r for r in all_rules if isinstance(r, rules.Rule) and r.name in rules.META_RULES]
     con.execute("CREATE TEMP VIEW pre AS SELECT *, CAST(NULL AS VARCHAR) AS probe_error, CAST(NULL AS VARCHAR) AS probed_with FROM base")
     wanted = con.execute(
         f"SELECT uid, source, file_identifier, file_type, sha256, local_path FROM ({rules.chain_sql(meta_rules, 'pre')}) "
@@ -425,13 +304,7 @@ def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRul
 
 
 _CASE_MAX_SPELLINGS = 1000
-# The --where verdicts are keyed like the ranking rules (file_identifier is unique among kept rows).
-_WHERE_KEY = "coalesce(file_identifier, '')"
-_WHERE_TABLE = "_where_rejects"
 _XL_FILLED = {"uid", "source", "file_identifier", "file_type", "sha256", "license_raw", "metadata"}
-
-# Rules that read only what is known before fetching a file: rows failing them are never downloaded.
-_META_RULES = ("no_identifier", "license", "file_type", "too_large", "age_restricted")
 
 
 def _q(path: Path) -> str:

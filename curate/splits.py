@@ -31,9 +31,17 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
         parts = tuple(float(p) for p in text.split(","))
     except ValueError:
         raise TkError(f"--split {text!r}: expected three numbers such as 0.98,0.01,0.01") from None
+    return check_fractions(parts, text)
+
+
+def check_fractions(parts: tuple[float, ...], text: str | None = None) -> tuple[float, float, float]:
+    """`parts` as three floats if they are non-negative fractions (train, val, test) summing to 1.
+
+    `text` is how the user wrote them (the error names it); by default the comma form of `parts`."""
+    text = ",".join(f"{p:g}" for p in parts) if text is None else text
     if len(parts) != 3 or any(p < 0 for p in parts) or abs(sum(parts) - 1.0) > 1e-6:
         raise TkError(f"--split {text!r}: expected three non-negative fractions (train,val,test) summing to 1")
-    return parts  # type: ignore[return-value]
+    return tuple(float(p) for p in parts)  # type: ignore[return-value]
 
 
 def thresholds(fractions: tuple[float, float, float]) -> tuple[int, int]:

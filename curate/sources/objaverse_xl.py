@@ -19,13 +19,13 @@ XL_COLUMNS = ("fileIdentifier", "source", "license", "fileType", "sha256", "meta
 _TEXT_TYPES = ("VARCHAR", '"NULL"')  # an all-null column is typed NULL in Arrow
 
 
-def parse_sources(text: str | None) -> tuple[str, ...]:
-    """Parse `--xl-sources github,sketchfab` (default: all four)."""
-    if not text:
-        return XL_SOURCES
-    names = tuple(s.strip().lower() for s in text.split(",") if s.strip())
+def check_sources(names: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """`--xl-sources` (`("github", "sketchfab")`) checked and in lower case; None or empty: None (all four)."""
+    names = tuple(s.strip().lower() for s in names or () if s.strip())
+    if not names:
+        return None
     bad = [n for n in names if n not in XL_SOURCES]
-    if bad or not names:
+    if bad:
         raise TkError(f"--xl-sources: unknown source(s) {bad}; choose from {', '.join(XL_SOURCES)}")
     return names
 

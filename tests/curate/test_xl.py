@@ -89,17 +89,17 @@ def test_license_join_path_agrees_with_case_path(tmp_path, monkeypatch):
 
 def test_sources_filter_limit_where_and_dry_run(tmp_path):
     xl = write_xl(tmp_path / "xl")
-    s = curate(CurateConfig(source="objaverse-xl", xl_dir=xl, xl_sources="sketchfab,smithsonian", dry_run=True, no_download=True))
+    s = curate(CurateConfig(source="objaverse-xl", xl_dir=xl, xl_sources=("sketchfab", "smithsonian"), dry_run=True, no_download=True))
     assert s["rows"] == 5 and s["kept"] == 3 and set(s["by_source"]) == {"xl-sketchfab", "xl-smithsonian"}
     out = tmp_path / "out"
-    s = curate(CurateConfig(source="objaverse-xl", xl_dir=xl, xl_sources="thingiverse", out=out, no_download=True,
+    s = curate(CurateConfig(source="objaverse-xl", xl_dir=xl, xl_sources=("thingiverse",), out=out, no_download=True,
                             where="file_identifier NOT LIKE '%103'"))
     got = rows_by_identifier(out)
     assert got["https://www.thingiverse.com/download:103"]["reason"] == "where"
     assert s["kept"] == 1
-    s = curate(CurateConfig(source="objaverse-xl", xl_dir=xl, xl_sources="github", limit=4, dry_run=True, no_download=True))
+    s = curate(CurateConfig(source="objaverse-xl", xl_dir=xl, xl_sources=("github",), limit=4, dry_run=True, no_download=True))
     assert s["rows"] == 4
-    curate(CurateConfig(source="objaverse-xl", xl_dir=xl, xl_sources="github", limit=4, out=tmp_path / "lim", no_download=True))
+    curate(CurateConfig(source="objaverse-xl", xl_dir=xl, xl_sources=("github",), limit=4, out=tmp_path / "lim", no_download=True))
     assert set(rows_by_identifier(tmp_path / "lim")) == {r[0] for r in XL_ROWS["github"][:4]}  # the first rows, every run
 
 

@@ -20,7 +20,7 @@ FULL_OBJECTS = (
 QUICK_OBJECTS = FULL_OBJECTS[:4]
 # Split seed 0 with 80/0/20 fractions puts the bunny (and only it) in `test` for both object sets,
 # so the mesh is inferred on a render of an object the model never trained on. The pipeline checks it.
-SPLIT = "0.8,0.0,0.2"
+SPLIT = (0.8, 0.0, 0.2)
 SPLIT_SEED = 0
 
 

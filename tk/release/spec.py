@@ -1,9 +1,10 @@
 """The release spec: a YAML file that names the sources, curation rules and render settings of a dataset.
 
 The `curation` and `render` sections are passed to the stages as their own config dataclasses
-(`tk.curate.pipeline.CurateConfig`, `tk.render.config.RenderConfig`), so a spec accepts exactly the
-options the stages accept and fails on anything else with one line naming the key. The render section is
-built by `tk.sections.build`, the builder `tk render`'s options go through (YAML lists become tuples).
+(`tk.curate.config.CurateConfig`, `tk.render.config.RenderConfig`), so a spec accepts exactly the
+options the stages accept and fails on anything else with one line naming the key. Both sections are
+built by `tk.sections.build`, the builder `tk curate`'s and `tk render`'s options go through (YAML lists
+and "a,b" text become tuples).
 """
 
 from __future__ import annotations

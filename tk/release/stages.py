@@ -10,7 +10,6 @@ from tk.release.spec import (
     RENDER_RESERVED,
     ReleaseSpec,
     SourceSpec,
-    SpecError,
     check_stage_options,
 )
 from tk.sections import build
@@ -18,16 +17,15 @@ from tk.sections import build
 
 def curate_config(spec: ReleaseSpec, source: SourceSpec, out: Path, workers: int | None = None) -> Any:
     """The CurateConfig for one source of the spec, writing into `out`."""
-    from tk.curate.pipeline import CurateConfig
+    from tk.curate.config import CurateConfig
 
     check_stage_options(spec.curation, CurateConfig, CURATE_RESERVED, "spec: curation")
-    kwargs = _coerce(spec.curation, CurateConfig, Path(spec.base or "."))
-    kwargs.update(source=source.source, out=out, no_download=source.no_download, **source.paths())
+    values: dict[str, Any] = {**_resolved_paths(spec.curation, CurateConfig, Path(spec.base or ".")),
+                              "source": source.source, "out": out, "no_download": source.no_download, **source.paths()}
     if workers is not None:
-        kwargs["workers"] = workers
-    cfg = _construct(CurateConfig, kwargs, "curation")
-    cfg.validate()  # CurateConfig checks its options together here, not on construction
-    return cfg
+        values["workers"] = workers
+    # the one builder `tk curate`'s options use: `split: [0.8, 0.1, 0.1]` or "0.8,0.1,0.1" become its tuple
+    return build(CurateConfig, values, "spec: curation")
 
 
 def render_config(spec: ReleaseSpec, manifest_dir: Path, out: Path, workers: int | None = None) -> Any:
@@ -54,9 +52,9 @@ def check_spec_options(spec: ReleaseSpec) -> None:
 
 def run_curate(spec: ReleaseSpec, source: SourceSpec, out: Path, workers: int | None = None) -> dict[str, Any]:
     """Curate one source into `out` (manifest.parquet, manifest.duckdb, report.md, report.json)."""
-    from tk.curate.pipeline import curate
+    from tk.curate.pipeline import run
 
-    return curate(curate_config(spec, source, out, workers))
+    return run(curate_config(spec, source, out, workers))
 
 
 def run_render(spec: ReleaseSpec, manifest_dir: Path, out: Path, workers: int | None = None) -> dict[str, Any]:
@@ -66,26 +64,14 @@ def run_render(spec: ReleaseSpec, manifest_dir: Path, out: Path, workers: int | 
     return run(render_config(spec, manifest_dir, out, workers))
 
 
-def _coerce(section: dict[str, Any], config_cls: type, base: Path) -> dict[str, Any]:
-    """YAML values in the types the config expects: paths resolved against the spec's folder, lists
-    such as `split: [0.8, 0.1, 0.1]` joined into the comma form the CLI option takes."""
-    import dataclasses
+def _resolved_paths(section: dict[str, Any], config_cls: type, base: Path) -> dict[str, Any]:
+    """The section with the values of Path-typed fields resolved against the spec's folder."""
+    import typing
 
-    types = {f.name: str(f.type) for f in dataclasses.fields(config_cls)}
-    out: dict[str, Any] = {}
+    hints = typing.get_type_hints(config_cls)
+    out = dict(section)
     for key, value in section.items():
-        kind = types.get(key, "")
-        if value is not None and "Path" in kind:
-            p = Path(str(value)).expanduser()
-            value = p if p.is_absolute() else (base / p).resolve()
-        elif isinstance(value, list) and kind.startswith("str"):
-            value = ",".join(str(v) for v in value)
-        out[key] = value
+        if value is not None and Path in (hints.get(key), *typing.get_args(hints.get(key))) and isinstance(value, str):
+            p = Path(value).expanduser()
+            out[key] = p if p.is_absolute() else (base / p).resolve()
     return out
-
-
-def _construct(cls: type, kwargs: dict[str, Any], section: str) -> Any:
-    try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as e:
-        raise SpecError(f"spec: {section}: {e}") from None
