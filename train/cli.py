@@ -8,6 +8,8 @@ from typing import Optional
 import typer
 
 from tk.errors import TkError
+from tk.sections import command
+from tk.train.config import EvalRun
 
 weights_app = typer.Typer(
     name="weights",
@@ -56,33 +58,28 @@ def train_command(
         typer.echo(f"checkpoint: {summary['checkpoint']}")
 
 
-def eval_command(
-    checkpoint: Path = typer.Argument(..., help="A checkpoint folder, or a run folder (uses checkpoints/latest)."),
-    data: str = typer.Option(..., "--data", help="Renders folder with the objects to evaluate."),
-    out: Path = typer.Option(..., "--out", help="Where report.md, report.json and grid.png go."),
-    split: str = typer.Option("test", "--split", help="train | val | test."),
-    gt_meshes: Optional[Path] = typer.Option(None, "--gt-meshes", help="Folder of <uid>.glb/.obj/.ply/.stl in the renders' normalised frame, used instead of the surface the render stage stored."),
-    mesh_resolution: int = typer.Option(256, "--mesh-resolution", min=16, help="Marching-cubes grid size."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate only the first N objects."),
-    raw_weights: bool = typer.Option(False, "--raw-weights", help="Evaluate model.safetensors even when the checkpoint has EMA weights (used by default)."),
-) -> None:
-    """Novel-view PSNR/SSIM/LPIPS/mask IoU and mesh Chamfer/F-score of a checkpoint; per-object table and summary.
+EVAL_HELP = """Novel-view PSNR/SSIM/LPIPS/mask IoU and mesh Chamfer/F-score of a checkpoint; per-object table and summary.
 
     Example:
 
         tk eval runs/tiny --data renders --split test --out runs/tiny/eval
     """
-    from tk.train.evaluate import evaluate
 
-    if split not in ("train", "val", "test"):
-        raise TkError(f"--split {split}: use train, val or test")
-    report = evaluate(checkpoint, data, out, split=split, gt_meshes=gt_meshes, mesh_resolution=mesh_resolution, limit=limit,
-                      raw_weights=raw_weights)
+
+def eval_run(job: EvalRun) -> None:
+    """Evaluate `job` and print the summary line."""
+    from tk.train.evaluate import run
+
+    report = run(job)
     s = report["summary"]
     fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
     typer.echo(f"{s['objects']} object(s), {report['weights']} weights: PSNR {fmt(s['psnr'])} (all white "
                f"{fmt(s['white_psnr'])})  SSIM {fmt(s['ssim'])}  LPIPS {fmt(s['lpips'])}  IoU {fmt(s['iou'])}  "
-               f"CD {fmt(s['chamfer'])}  F@0.1 {fmt(s['fscore@0.1'])}  -> {out / 'report.md'}")
+               f"CD {fmt(s['chamfer'])}  F@0.1 {fmt(s['fscore@0.1'])}  -> {job.out / 'report.md'}")
+
+
+# One option per EvalRun field: name, default and help come from the field (tk.sections.command).
+eval_command = command(EvalRun, eval_run, EVAL_HELP)
 
 
 @weights_app.command("lpips")

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from tk.errors import TkError
-from tk.sections import build_section
+from tk.sections import build_section, setting
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs" / "train"
 PRESETS = ("tiny", "cpu", "small", "triposr", "finetune")
@@ -190,6 +190,36 @@ class TrainRun:
     def __post_init__(self) -> None:
         if self.config is None and not self.resume:
             raise TkError("give --config tiny|cpu|small|triposr|finetune|FILE (or --resume an existing run)")
+
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class EvalRun:
+    """One `tk eval` run: a checkpoint, the renders it is scored on, and where the report goes.
+
+    `tk.train.evaluate.run(job)` runs it; `tk eval`'s options are generated from these fields (tk.sections).
+    """
+
+    checkpoint: Path = setting(help="A checkpoint folder, or a run folder (uses checkpoints/latest).", argument=True)
+    data: str = setting(help="Renders folder with the objects to evaluate.")
+    out: Path = setting(help="Where report.md, report.json and grid.png go.")
+    split: str = setting("test", "train | val | test.")
+    gt_meshes: Path | None = setting(None, "Folder of <uid>.glb/.obj/.ply/.stl in the renders' normalised frame, "
+                                     "used instead of the surface the render stage stored.")
+    mesh_resolution: int = setting(256, "Marching-cubes grid size (at least 16).")
+    limit: int | None = setting(None, "Evaluate only the first N objects.")
+    raw_weights: bool = setting(False, "Evaluate model.safetensors even when the checkpoint has EMA weights "
+                                "(used by default).", cli="--raw-weights")
+
+    def __post_init__(self) -> None:
+        if self.split not in SPLITS:
+            raise TkError(f"--split {self.split}: use train, val or test")
+        if self.mesh_resolution < 16:
+            raise TkError(f"--mesh-resolution {self.mesh_resolution}: must be at least 16")
+        if self.limit is not None and self.limit < 1:
+            raise TkError(f"--limit {self.limit}: must be at least 1")
 
 
 def with_overrides(config: TrainConfig, **sections: dict[str, Any]) -> TrainConfig:

@@ -250,3 +250,12 @@ def _write_grid(path: Path, rows: list[list[np.ndarray]]) -> None:
             canvas[i * size:(i + 1) * size, j * size:(j + 1) * size] = np.asarray(im, dtype=np.float32) / 255.0
     with atomic.atomic_path(path) as tmp:
         Image.fromarray((canvas * 255).astype(np.uint8)).save(tmp, format="PNG")
+
+
+from tk.train.config import EvalRun  # noqa: E402  (tk eval's options; beside its entry point)
+
+
+def run(job: EvalRun) -> dict[str, Any]:
+    """Evaluate `job` (tk eval's entry point); the report's `summary` holds the means over objects."""
+    return evaluate(job.checkpoint, job.data, job.out, split=job.split, gt_meshes=job.gt_meshes,
+                    mesh_resolution=job.mesh_resolution, limit=job.limit, raw_weights=job.raw_weights)

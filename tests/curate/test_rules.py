@@ -68,3 +68,23 @@ def test_rules_over_all_null_columns_are_skipped(con):
     assert nulls == {"animation_count"}
     applied, skipped = rules.active([LICENSE, anim, FACES], nulls)
     assert [r.name for r in applied] == ["license", "too_few_faces"] and [r.name for r in skipped] == ["animated"]
+
+
+def _config(**kw):
+    from tk.curate.config import CurateConfig
+    from tk.sections import build
+
+    return build(CurateConfig, {"source": "local", "input": "manifests/sample/objects", "dry_run": True, **kw}, "")
+
+
+def test_a_configs_rules_read_its_typed_fields(con):
+    cfg = _config(min_faces="55", max_faces=None, max_size_mb=1, max_per_category=1, animated=True)
+    by_name = {r.name: r for r in rules.for_config(cfg)}
+    assert "animated" not in by_name and "too_many_faces" not in by_name and "no_textures" not in by_name
+    assert by_name["too_few_faces"].keep == "face_count >= 55"  # the CLI's text arrives as a number
+    assert by_name["too_large"].keep == f"size_bytes <= {1024 * 1024}"
+    got = reasons(con, [LICENSE, TYPE, by_name["too_few_faces"], by_name["category_cap"]])
+    assert (got["u6"], got["u4"], got["u2"]) == ("too_few_faces", "category_cap", "category_cap")
+    assert {u for u, r in got.items() if r is None} == {"u1", "u7"}  # u7 is lamp's best once u6 is rejected
+    strict = {r.name for r in rules.for_config(_config(require_textures=True, max_vertices=5))}
+    assert {"animated", "no_textures", "too_many_vertices", "too_many_faces"} <= strict

@@ -100,8 +100,38 @@ def test_curation_values_take_the_config_types(sample_dir):
            "curation": {"split": [0.8, 0.1, 0.1], "scores": "SOURCES.csv", "min_score": 0.5}}
     spec = parse_spec(raw, sample_dir)
     cfg = curate_config(spec, spec.sources[0], sample_dir / "unused-out")
-    assert cfg.fractions == (0.8, 0.1, 0.1)
+    assert cfg.split == cfg.fractions == (0.8, 0.1, 0.1)
     assert cfg.scores == (sample_dir / "SOURCES.csv").resolve()
+
+
+@pytest.mark.parametrize("written", ["[0.8, 0.1, 0.1]", "'0.8,0.1,0.1'"])
+def test_curation_lists_and_text_build_the_same_tuples(sample_dir, tmp_path, written):
+    """The curation section is built like `tk curate`'s options: a YAML list is not joined back into text."""
+    from tk.release.stages import curate_config
+
+    text = (f"name: x\nversion: 1\nsources: [{{source: local, input: .}}]\n"
+            f"curation: {{split: {written}, xl_sources: [GitHub], max_size_mb: 5, objaverse_dir: cache}}\n")
+    spec = load_spec(_write(tmp_path, text), source_root=sample_dir)
+    cfg = curate_config(spec, spec.sources[0], tmp_path / "out", workers=3)
+    assert (cfg.split, cfg.xl_sources, cfg.max_size_mb, cfg.workers) == ((0.8, 0.1, 0.1), ("github",), 5.0, 3)
+    assert (cfg.source, cfg.input, cfg.out) == ("local", sample_dir.resolve(), tmp_path / "out")
+    assert cfg.objaverse_dir == (sample_dir / "cache").resolve()  # relative paths resolve against the spec's base
+
+
+@pytest.mark.parametrize(
+    "curation, expected",
+    [
+        ("{split: [0.9, 0.2, 0.1]}", "--split '0.9,0.2,0.1': expected three non-negative fractions"),
+        ("{split: [0.5, 0.5]}", "spec: curation: split [0.5, 0.5]: expected 3 values"),
+        ("{max_faces: lots}", "spec: curation: max_faces 'lots': expected a whole number"),
+    ],
+)
+def test_bad_curation_value_is_one_line(tmp_path, capsys, curation, expected):
+    spec = _write(tmp_path, f"name: x\nversion: 1\nsources: [{{source: local, input: .}}]\ncuration: {curation}\n")
+    assert main(["release", "build", str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0], err
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("written", ["[2.5, 3]", "'2.5,3'"])

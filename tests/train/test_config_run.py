@@ -37,3 +37,49 @@ def test_train_cli_options_are_the_run_fields():
 
     options = {o.lstrip("-").replace("-", "_") for o in surface()["tk train"]}
     assert options == {f.name for f in dataclasses.fields(TrainRun)}
+
+
+def test_eval_cli_options_are_the_eval_run_fields():
+    from tests.foundation.cli_surface import surface
+    from tk.sections import cli_fields, option_name
+    from tk.train.config import EvalRun
+
+    assert sorted(option_name(f) for f in cli_fields(EvalRun)) == surface()["tk eval"]
+    assert [f.name for f in cli_fields(EvalRun)] == [f.name for f in dataclasses.fields(EvalRun)]
+
+
+def test_eval_cli_builds_the_run_and_run_passes_every_field(tmp_path, monkeypatch, capsys):
+    import tk.train.evaluate as evaluate
+    from tk.cli import main
+    from tk.train.config import EvalRun
+
+    seen = {}
+
+    def fake_evaluate(checkpoint_dir, data, out, **kw):
+        seen.update(checkpoint=checkpoint_dir, data=data, out=out, **kw)
+        return {"weights": "ema", "summary": dict.fromkeys(
+            ("psnr", "white_psnr", "ssim", "lpips", "iou", "chamfer", "fscore@0.1"), 0.5) | {"objects": 2}}
+
+    monkeypatch.setattr(evaluate, "evaluate", fake_evaluate)
+    assert main(["eval", str(tmp_path / "run"), "--data", "renders", "--out", str(tmp_path / "e")]) == 0
+    default = EvalRun(checkpoint=tmp_path / "run", data="renders", out=tmp_path / "e")
+    assert seen == dataclasses.asdict(default) and default.mesh_resolution == evaluate.MESH_RESOLUTION
+    assert "2 object(s), ema weights: PSNR 0.5000" in capsys.readouterr().out
+    assert main(["eval", str(tmp_path / "run"), "--data", "renders", "--out", str(tmp_path / "e"), "--split", "val",
+                 "--gt-meshes", str(tmp_path), "--mesh-resolution", "32", "--limit", "1", "--raw-weights"]) == 0
+    assert seen == dataclasses.asdict(EvalRun(checkpoint=tmp_path / "run", data="renders", out=tmp_path / "e",
+                                              split="val", gt_meshes=tmp_path, mesh_resolution=32, limit=1,
+                                              raw_weights=True))
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--split", "dev"], "--split dev: use train, val or test"),
+    (["--mesh-resolution", "8"], "--mesh-resolution 8: must be at least 16"),
+    (["--limit", "0"], "--limit 0: must be at least 1"),
+])
+def test_bad_eval_options_are_one_line(tmp_path, capsys, args, message):
+    from tk.cli import main
+
+    assert main(["eval", str(tmp_path), "--data", "renders", "--out", str(tmp_path / "e"), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err, err
