@@ -123,7 +123,9 @@ def test_executor_replaces_hung_and_crashed_workers(ray_session):
 
     results = {}
     items = [{"kind": k, "n": i} for i, k in enumerate(["ok", "hang", "crash", "ok"])]
-    counts = executor.run(items, work, lambda item, r: results.__setitem__(item["n"], r), workers=2, timeout=3, retries=1)
+    # the clock runs from submission, so it covers starting a fresh Ray worker after a kill: seconds on a loaded
+    # 2-core machine; 10 s keeps "ok" items from timing out there while the hang still takes two timeouts
+    counts = executor.run(items, work, lambda item, r: results.__setitem__(item["n"], r), workers=2, timeout=10, retries=1)
     assert results[0]["double"] == 0 and results[3]["double"] == 6
     assert results[1]["probe_error"].startswith("timeout") and results[1]["attempts"] == 2
     assert "crashed" in results[2]["probe_error"] and results[2]["attempts"] == 2
