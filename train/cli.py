@@ -41,18 +41,7 @@ def train_command(
     import os
 
     main_rank = os.environ.get("RANK", "0") == "0"
-    run_config = config
-    if init is not None and config is not None:
-        from tk.train import checkpoint
-        from tk.train.finetune import config_for_init
-
-        if not (resume and checkpoint.latest(out) is not None):  # a resumed run keeps its saved config
-            run_config, applied = config_for_init(config)
-            if applied and main_rank:
-                values = ", ".join(f"{k} {v:g}" for k, v in applied.items())
-                typer.echo(f"fine-tuning (--init): {values} (configs/train/finetune.yaml; set optim.* in a config file "
-                           "to choose others)")
-    summary = run(TrainRun(data=data, out=out, config=run_config, max_steps=max_steps, resume=resume, init=init,
+    summary = run(TrainRun(data=data, out=out, config=config, max_steps=max_steps, resume=resume, init=init,
                            init_dino=init_dino))
     if main_rank:
         typer.echo(f"checkpoint: {summary['checkpoint']}")

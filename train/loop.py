@@ -66,8 +66,12 @@ def build_model(config: TrainConfig, init: str | Path | None, init_dino: str | P
     return model
 
 
-def _prepare_run(config: Any, out: Path, resume: bool, is_main: bool) -> tuple[TrainConfig, Path | None]:
-    """The run's config (saved in RUN/config.yaml) and the checkpoint to resume from, if any."""
+def _prepare_run(config: Any, out: Path, resume: bool, is_main: bool, init: Any = None) -> tuple[TrainConfig, Path | None]:
+    """The run's config (saved in RUN/config.yaml) and the checkpoint to resume from, if any.
+
+    A new run from trained weights (`init`) named by a preset or a YAML file takes the fine-tuning optimiser
+    defaults wherever that config did not choose them (tk.train.finetune); a TrainConfig object is used as given.
+    """
     saved = out / "config.yaml"
     last = checkpoint.latest(out) if resume else None
     if is_main:
@@ -79,7 +83,16 @@ def _prepare_run(config: Any, out: Path, resume: bool, is_main: bool) -> tuple[T
         raise TkError(f"{out} already holds checkpoints; pass --resume to continue it or choose a new --out")
     if config is None:
         raise TkError("no --config given and nothing to resume; pass --config tiny|cpu|small|triposr|finetune|FILE")
-    cfg = load_config(config)
+    if init is not None and not isinstance(config, TrainConfig):
+        from tk.train.finetune import config_for_init
+
+        cfg, applied = config_for_init(config)
+        if applied and is_main:
+            values = ", ".join(f"{k} {v:g}" for k, v in applied.items())
+            print(f"fine-tuning (--init): {values} (configs/train/finetune.yaml; set optim.* in a config file "
+                  "to choose others)", flush=True)
+    else:
+        cfg = load_config(config)
     if is_main:
         atomic.write_text(saved, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     return cfg, None
@@ -119,7 +132,9 @@ def train(
     """Train TripoSR on the renders in `data` into run folder `out`; returns the last checkpoint folder.
 
     `max_steps` stops the run at that optimiser step; the lr schedule always spans the config's
-    train.max_steps, so a run stopped early and resumed follows the same curve.
+    train.max_steps, so a run stopped early and resumed follows the same curve. With `init` (fine-tuning trained
+    weights), a config given by name or file takes configs/train/finetune.yaml's lr, warmup and clip wherever it
+    does not set them itself, as `tk train --init` does.
     """
     out = Path(out)
     dist = distributed.init()
@@ -138,7 +153,7 @@ def run(job: TrainRun) -> dict[str, Any]:
 
 def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: bool, init: Any, init_dino: Any,
            dist: distributed.Dist) -> Path:
-    cfg, last = _prepare_run(config, out, resume, dist.is_main)
+    cfg, last = _prepare_run(config, out, resume, dist.is_main, init)
     stop = max_steps or cfg.train.max_steps
     index = ShardIndex(data, cfg.data.split, cfg.data.input_fovy_tolerance_deg, cfg.data.exclude_views)
     model = build_model(cfg, init if last is None else None, init_dino if last is None else None, cfg.train.seed)

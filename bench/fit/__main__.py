@@ -1,6 +1,7 @@
 """bench/fit: does a model trained with tk learn 3D? Oracle vs trained, on novel views of the training objects.
 
     python -m bench.fit [--out bench-out/fit] [--lighting object,view] [--config cpu] [--max-steps N]
+                        [--framing default|object] [--resolution 64]
 
 For each lighting setting (one draw per object, the default; one per view, for comparison) it renders 10 sample
 objects x 16 views at 64², then
@@ -8,7 +9,9 @@ objects x 16 views at 64², then
 - the trained model: `tk train --config cpu` (its default length unless --max-steps) on views 0-11 of all objects;
 and scores both on the held-out views 12-15 from the same input view's gauge (bench/fit/measure.py): PSNR against
 the all-white baseline, mask IoU, and Chamfer / F-score against the surface the render stage stored (normalised units, no alignment search).
-Writes OUT/fit.json and OUT/fit.md and prints the table.
+It also splits each code's squared error by region (bench/fit/decompose.py: object interior, silhouette, background)
+and gives the texel-limited PSNR: the targets seen at the triplane's own resolution, roughly the best any scene
+code of that plane size can score. Writes OUT/fit.json and OUT/fit.md and prints the table.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from bench.fit.data import HELD_OUT, render_set
 from bench.fit.measure import Gauge, mean_scores, score_code
 
 KEYS = ("iou", "psnr", "white_psnr", "fscore@0.1", "chamfer")
+PART_KEYS = ("fill", "inside_error", "mask_error", "outside_error", "psnr_without_inside", "psnr_without_mask")
 
 
 def gauges(index: Any, reader: Any) -> dict[str, Gauge]:
@@ -41,12 +45,25 @@ def gauges(index: Any, reader: Any) -> dict[str, Gauge]:
 
 
 def score(renderer: Any, decoder: Any, code: Any, ref: Any, reader: Any, gauge: Gauge, surface: Any) -> dict[str, float]:
-    """Held-out view scores and surface scores of one scene code."""
+    """Held-out view scores and surface scores of one scene code, and where its squared error lies."""
+    import numpy as np
+
+    from bench.fit.decompose import code_parts, texel_limited_psnr, texel_pixels
+    from tk.train.data import decode_rgba
+
     held = [i for i, v in enumerate(ref.views) if v.view in HELD_OUT]
-    return score_code(renderer, decoder, code, ref, reader, gauge, held, surface)
+    row = score_code(renderer, decoder, code, ref, reader, gauge, held, surface)
+    parts = code_parts(renderer, decoder, code, ref, reader, gauge, held)
+    row.update({k: parts[k] for k in PART_KEYS})
+    texels = code.shape[-1]
+    row["texel_psnr"] = float(np.mean([texel_limited_psnr(decode_rgba(reader.rgba_bytes(ref, ref.views[i])),
+                                                          texel_pixels(ref.views[i], texels, renderer.cfg.radius))
+                                       for i in held]))
+    return row
 
 
-def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle_steps: int) -> dict[str, Any]:
+def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle_steps: int,
+                 framing: str = "default", resolution: int = 64) -> dict[str, Any]:
     """Render, fit the oracle, train, and score both for one lighting setting."""
     import torch
 
@@ -58,8 +75,9 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
     from tk.train.shards import RowReader, ShardIndex
     from bench.fit.oracle import fit_triplane
 
-    data = out / f"renders-{per}"
-    render_set(data, per)
+    tag = per if (framing, resolution) == ("default", 64) else f"{per}-{framing}-{resolution}"
+    data = out / f"renders-{tag}"
+    render_set(data, per, resolution=resolution, framing=framing)
     index = ShardIndex(str(data), "all")
     reader = RowReader(index)
     surfaces = stored_surfaces(index, index.objects)  # the geometry Blender rendered, normalised frame
@@ -69,7 +87,7 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
     model_cfg = load_model_config(cfg.model) if isinstance(cfg.model, str) else cfg.model_config()
     rows: dict[str, dict[str, Any]] = {ref.uid: {} for ref in index.objects if ref.uid in g}
     # the oracle's scores are kept per (lighting, model, steps): a rerun only trains and scores what is new
-    cache = out / f"oracle-{per}-{config}-{oracle_steps}-v2.json"
+    cache = out / f"oracle-{tag}-{config}-{oracle_steps}-v3.json"
     cached = json.loads(cache.read_text()) if cache.is_file() else {}
     t0 = time.perf_counter()
     for ref in index.objects:
@@ -84,7 +102,7 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
         rows[ref.uid]["oracle"] = cached[ref.uid]
         print(f"  oracle {per} {ref.uid[:10]}: " + _fmt(rows[ref.uid]["oracle"]), flush=True)
     oracle_s = time.perf_counter() - t0
-    run = out / f"run-{per}-{config}"
+    run = out / f"run-{tag}-{config}"
     t0 = time.perf_counter()
     last = train(cfg, str(data), run, max_steps=max_steps, resume=True)
     timing = run / "bench-seconds.json"  # a rerun reuses a finished run: keep the time of the run that trained it
@@ -102,7 +120,7 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
             rows[ref.uid]["trained"] = score(model.renderer, model.decoder, code, ref, reader, gauge,
                                              surfaces.get(ref.uid))
     means = {side: mean_scores([r[side] for r in rows.values()]) for side in ("oracle", "trained")}
-    return {"lighting_per": per, "objects": rows, "mean": means, "oracle_seconds": oracle_s,
+    return {"lighting_per": per, "framing": framing, "resolution": resolution, "objects": rows, "mean": means, "oracle_seconds": oracle_s,
             "train_seconds": train_s, "checkpoint": str(last), "steps": int(Path(last).name.split("-")[-1])}
 
 
@@ -123,9 +141,21 @@ def markdown(results: list[dict[str, Any]], config: str) -> str:
                          f"{t['iou'] / max(o['iou'], 1e-9):.2f} | {o['psnr']:.2f} | {t['psnr']:.2f} | "
                          f"{t['white_psnr']:.2f} | {o.get('fscore@0.1', float('nan')):.3f} | "
                          f"{t.get('fscore@0.1', float('nan')):.3f} |")
+    lines += ["", "Where the squared error lies (mean over objects; bench/fit/decompose.py): share in the object's interior "
+              "(both masks on) and on the silhouette (masks disagree), the PSNR with that part perfect, and the "
+              "texel-limited PSNR (the targets at the triplane's resolution).", "",
+              "| lighting | code | PSNR | interior share | silhouette share | PSNR, interior perfect | "
+              "PSNR, silhouette perfect | texel-limited PSNR | white PSNR |", "|" + " --- |" * 9]
+    for res in results:
+        for side in ("oracle", "trained"):
+            m = res["mean"][side]
+            lines.append(f"| {res['lighting_per']} | {side} | {m['psnr']:.2f} | {m.get('inside_error', float('nan')):.2f} | "
+                         f"{m.get('mask_error', float('nan')):.2f} | {m.get('psnr_without_inside', float('nan')):.2f} | "
+                         f"{m.get('psnr_without_mask', float('nan')):.2f} | {m.get('texel_psnr', float('nan')):.2f} | "
+                         f"{m['white_psnr']:.2f} |")
     for res in results:
         lines.append("")
-        lines.append(f"{res['lighting_per']}: trained {res['steps']} steps in {res['train_seconds'] / 60:.1f} min; "
+        lines.append(f"{res['lighting_per']}, framing {res.get('framing', 'default')}, {res.get('resolution', 64)}²: trained {res['steps']} steps in {res['train_seconds'] / 60:.1f} min; "
                      f"oracle {res['oracle_seconds'] / 60:.1f} min")
     return "\n".join(lines) + "\n"
 
@@ -140,10 +170,14 @@ def main() -> None:
     p.add_argument("--config", default="cpu")
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--oracle-steps", type=int, default=300)
+    p.add_argument("--framing", default="default", choices=("default", "object"),
+                   help="default: the render defaults' distances (any normalised object fits); object: each object's "
+                        "own bounding sphere fills the frame as the unit cube's does by default (bench/fit/data.py)")
+    p.add_argument("--resolution", type=int, default=64)
     args = p.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     out = Path(args.out)
-    results = [run_lighting(out, per, args.config, args.max_steps, args.oracle_steps)
+    results = [run_lighting(out, per, args.config, args.max_steps, args.oracle_steps, args.framing, args.resolution)
                for per in args.lighting.split(",")]
     table = markdown(results, args.config)
     out.mkdir(parents=True, exist_ok=True)
