@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -316,12 +316,15 @@ def write_model_config(cfg: TripoSRConfig, folder: Path) -> None:
     from tk.atomic import write_text
 
     folder = Path(folder)
-    write_text(folder / "config.yaml", yaml.safe_dump(cfg.to_official_dict(), sort_keys=False))
     vit_name = cfg.image_tokenizer.pretrained_model_name_or_path
+    if Path(vit_name).is_absolute() or ".." in Path(vit_name).parts:
+        # a ViT named by a folder elsewhere loads fine, but a saved checkpoint must be self-contained:
+        # keep the folder's last name, relative to the checkpoint (the architecture is in cfg.vit)
+        vit_name = Path(vit_name).name if Path(vit_name).name not in ("", "..") else "vit"
+        cfg = replace(cfg, image_tokenizer=replace(cfg.image_tokenizer, pretrained_model_name_or_path=vit_name))
+    write_text(folder / "config.yaml", yaml.safe_dump(cfg.to_official_dict(), sort_keys=False))
     vit_json = {"architectures": ["ViTModel"], "model_type": "vit", "attention_probs_dropout_prob": 0.0,
                 "hidden_dropout_prob": 0.0, **asdict(cfg.vit)}
-    if Path(vit_name).is_absolute() or ".." in Path(vit_name).parts:
-        raise TkError(f"model config: image tokenizer name {vit_name!r} must be a relative name without '..'")
     target = folder / vit_name / "config.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     write_text(target, json.dumps(vit_json, indent=2) + "\n")

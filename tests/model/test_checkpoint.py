@@ -168,3 +168,24 @@ def test_load_dino_maps_hf_names(tmp_path):
     model.load_dino(tmp_path)
     for k, v in model.image_tokenizer.model.state_dict().items():
         assert torch.equal(v, src[k]), k
+
+
+def test_a_config_whose_vit_is_an_absolute_folder_saves_self_contained(tmp_path):
+    """A run whose model names its ViT by an absolute path (allowed to load) must still save checkpoints:
+    the saved folder holds the ViT config under a relative name and loads back to the same architecture."""
+    import dataclasses
+
+    from tk.model.config import write_model_config
+
+    cfg = load_model_config("tiny")
+    vit_dir = tmp_path / "elsewhere" / "my-vit"
+    write_model_config(cfg, tmp_path / "src")  # a real ViT config.json to point at
+    vit_dir.parent.mkdir(parents=True)
+    shutil.copytree(tmp_path / "src" / cfg.image_tokenizer.pretrained_model_name_or_path, vit_dir)
+    cfg = dataclasses.replace(cfg, image_tokenizer=dataclasses.replace(
+        cfg.image_tokenizer, pretrained_model_name_or_path=str(vit_dir)))
+    write_model_config(cfg, tmp_path / "ckpt")
+    files = sorted(p.relative_to(tmp_path / "ckpt").as_posix() for p in (tmp_path / "ckpt").rglob("*") if p.is_file())
+    assert files == ["config.yaml", "my-vit/config.json"]
+    again = load_model_config(tmp_path / "ckpt")
+    assert again.vit == cfg.vit and again.image_tokenizer.pretrained_model_name_or_path == "my-vit"
