@@ -16,7 +16,6 @@ in the canonical gauge (train/geometry.py); `uid`.
 
 from __future__ import annotations
 
-import io
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -27,28 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from tk.contracts.renders import composite, decode_rgba  # the contract's codecs; patchable here for tests
 from tk.errors import ContractError, TkError
 from tk.geometry import pixel_rays, rng_for
 from tk.train import geometry, patches
 from tk.train.config import DataConfig
 from tk.train.shards import ObjectRef, RowReader, ShardIndex
-
-
-def decode_rgba(data: bytes, where: str = "") -> np.ndarray:
-    """PNG bytes -> (H,W,4) float32 in [0,1], straight alpha."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            return np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError) as e:
-        raise ContractError(f"{where}: rgba is not a readable PNG ({e})") from None
-
-
-def composite(rgba: np.ndarray, background: float) -> np.ndarray:
-    """(H,W,4) straight-alpha RGBA -> (H,W,3) RGB over a flat grey `background`."""
-    alpha = rgba[..., 3:4]
-    return rgba[..., :3] * alpha + background * (1.0 - alpha)
 
 
 def input_image(rgba: np.ndarray, size: int) -> Any:

@@ -25,11 +25,12 @@ import numpy as np
 import torch
 
 from tk import atomic
+from tk.contracts.renders import composite, decode_rgba
 from tk.errors import TkError
 from tk.progress import progress
 from tk.geometry import pixel_rays
 from tk.train import geometry, metrics
-from tk.train.data import composite, decode_rgba, input_image
+from tk.train.data import input_image
 from tk.train.meshes import mesh_points, stored_surfaces
 from tk.train.shards import ObjectRef, RowReader, ShardIndex, ViewMeta
 
