@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tk.errors import ContractError, TkError
+from tk.errors import TkError
 from tk.train.shards import ObjectRef, ShardIndex
 
 MESH_EXTS = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")
@@ -21,9 +21,7 @@ MESH_EXTS = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")
 
 def stored_surfaces(index: ShardIndex, refs: Iterable[ObjectRef]) -> dict[str, np.ndarray]:
     """The stored surface points (N, 3) of `refs` by uid; objects whose shard holds none are left out."""
-    import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     from tk.contracts.renders import decode_surface
 
@@ -32,11 +30,7 @@ def stored_surfaces(index: ShardIndex, refs: Iterable[ObjectRef]) -> dict[str, n
         wanted.setdefault(ref.shard, set()).add(ref.uid)
     out = {}
     for shard, uids in sorted(wanted.items()):
-        path = index.paths[shard]
-        try:
-            table = pq.ParquetFile(index.fs.open_input_file(path)).read(columns=["uid", "surface"])
-        except (pa.ArrowInvalid, OSError) as e:
-            raise ContractError(f"{path}: cannot read the surface column ({e})") from None
+        table = index.read_columns(shard, ["uid", "surface"])
         table = table.filter(pc.is_valid(table.column("surface")))
         for uid, data in zip(table.column("uid").to_pylist(), table.column("surface").to_pylist()):
             if uid in uids:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tk.contracts import validate_schema
+from tk.contracts import renders, validate_schema
 from tk.errors import ContractError, TkError
 from tk.geometry import INPUT_DISTANCE, INPUT_FOVY_DEG, View
 from tk.train import geometry
@@ -68,20 +68,20 @@ def open_filesystem(path: str) -> tuple[Any, str]:
 
 
 def list_shards(data: str) -> tuple[Any, list[str]]:
-    """The filesystem and sorted shard paths of a renders folder (RENDERS_DIR/shards/*.parquet)."""
+    """The filesystem and sorted shard paths of a renders folder (its shards/ folder, or the folder itself)."""
     import pyarrow.fs as pafs
 
     fs, root = open_filesystem(str(data))
-    candidates = [posixpath.join(root, "shards"), root]
+    candidates = [posixpath.join(root, renders.SHARDS_DIR), root]
     for folder in candidates:
         info = fs.get_file_info(folder)
         if info.type == pafs.FileType.Directory:
             files = fs.get_file_info(pafs.FileSelector(folder))
-            shards = sorted(f.path for f in files if f.is_file and f.base_name.endswith(".parquet")
-                            and f.base_name.startswith("shard-"))
+            shards = sorted(f.path for f in files if f.is_file and renders.is_shard_name(f.base_name))
             if shards:
                 return fs, shards
-    raise TkError(f"{data}: no render shards (shards/shard-*.parquet); run `tk render ... --out {data}` first")
+    raise TkError(f"{data}: no render shards ({renders.SHARDS_DIR}/{renders.SHARD_PATTERN}); "
+                  f"run `tk render ... --out {data}` first")
 
 
 class ShardIndex:
@@ -118,6 +118,10 @@ class ShardIndex:
             raise TkError(f"{self.data}: no '{split}' objects to train on{extra}; render with the default cameras "
                           "or choose another --split")
 
+    # Not tk.contracts.renders.read_shard: that one reads a whole local shard, image bytes included, to
+    # validate every row, while the trainer opens shards on any fsspec filesystem and reads a few columns
+    # one row group at a time inside loader workers; so it checks the schema here (validate_schema) and
+    # leaves decoding to the contract's codecs.
     def _open(self, path: str) -> Any:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -126,6 +130,16 @@ class ShardIndex:
             return pq.ParquetFile(self.fs.open_input_file(path))
         except (pa.ArrowInvalid, OSError) as e:
             raise ContractError(f"{path}: not a readable Parquet file ({e})") from None
+
+    def read_columns(self, shard: int, columns: list[str]) -> Any:
+        """A pyarrow Table of `columns` of the whole shard number `shard` (its schema is checked when indexed)."""
+        import pyarrow as pa
+
+        path = self.paths[shard]
+        try:
+            return self._open(path).read(columns=columns)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise ContractError(f"{path}: cannot read column(s) {', '.join(columns)} ({e})") from None
 
     def _read_index(self, shard_id: int, path: str) -> list[ObjectRef]:
         pf = self._open(path)
