@@ -15,8 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from tk.contracts.renders import decode_surface  # noqa: F401  (moved there; tests/train/test_geometry.py imports it from here until phase 2)
-
 POINTS = 8192  # per object: 96 KiB in the shard; the Chamfer floor of two such samples is ~0.005 on a unit object
 # object types whose evaluated geometry Cycles renders as triangles
 _GEOMETRY_TYPES = frozenset(("MESH", "CURVE", "SURFACE", "FONT", "META"))

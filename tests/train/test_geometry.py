@@ -10,9 +10,8 @@ import pytest
 from scipy.ndimage import binary_closing, binary_dilation
 
 from tk import geometry as cam
-from tk.render.surface import decode_surface
+from tk.contracts.renders import decode_rgba, decode_surface
 from tk.train import geometry
-from tk.train.data import decode_rgba
 from train_fixtures import RENDERS
 
 
