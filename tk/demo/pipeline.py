@@ -141,19 +141,19 @@ def held_out_view(renders: Path, manifest_dir: Path, out_png: Path) -> dict[str,
     """Write view 0 of the first rendered test-split object to `out_png`; fail if none was held out."""
     import pyarrow.compute as pc
 
-    from tk.contracts import read_table
+    from tk.contracts.manifest import read_manifest
+    from tk.contracts.renders import read_views
 
     test = set()
-    manifest = read_table(manifest_dir / "manifest.parquet", "manifest")
+    manifest = read_manifest(manifest_dir)
     for row in manifest.filter(pc.equal(manifest["status"], "keep")).to_pylist():
         if row["split"] != "train":
             test.add(row["uid"])
-    for shard in sorted((renders / "shards").glob("shard-*.parquet")):
-        for row in read_table(shard, "shard", columns=["uid", "view", "split", "rgba"]).to_pylist():
-            if row["uid"] in test and row["view"] == 0:
-                atomic.write_bytes(out_png, row["rgba"])
-                title = next(r.get("title") for r in manifest.to_pylist() if r["uid"] == row["uid"])
-                return {"uid": row["uid"], "split": row["split"], "title": title}
+    for row in read_views(renders, columns=["uid", "view", "split", "rgba"]):
+        if row["uid"] in test and row["view"] == 0:
+            atomic.write_bytes(out_png, row["rgba"])
+            title = next(r.get("title") for r in manifest.to_pylist() if r["uid"] == row["uid"])
+            return {"uid": row["uid"], "split": row["split"], "title": title}
     raise TkError("no rendered object is outside the train split, so none is held out; "
                   "check the demo's split settings (tk/demo/config.py)")
 
