@@ -15,14 +15,9 @@ from pathlib import Path
 import numpy as np
 
 
-def decode_depth(data: bytes, height: int, width: int) -> np.ndarray:
-    """The shard contract's float16 little-endian planar depth -> (H, W) float64 (0 where there is no object)."""
-    return np.frombuffer(data, dtype="<f2").astype(np.float64).reshape(height, width)
-
-
 def pair_error(a: dict, b: dict) -> np.ndarray:
     """Absolute RGB differences (N, 3) of the pixels of view a that view b sees too."""
-    from tk.render.cameras import project, unproject
+    from tk.geometry import project, unproject
 
     da, db = a["depth"], b["depth"]
     pts = unproject(da, a["c2w"], a["fx"], a["fy"], a["cx"], a["cy"])
@@ -38,17 +33,15 @@ def pair_error(a: dict, b: dict) -> np.ndarray:
 
 def consistency(renders: Path) -> dict[str, float]:
     """Median and mean co-visible RGB error over every ordered view pair of every object in `renders`."""
-    from tk.contracts import read_table
-    from tk.train.data import decode_rgba
+    from tk.contracts.renders import decode_depth, decode_rgba, read_views
 
     views: dict[str, list[dict]] = {}
-    for shard in sorted((renders / "shards").glob("shard-*.parquet")):
-        for r in read_table(shard, "shard").to_pylist():
-            rgba = decode_rgba(r["rgba"])
-            views.setdefault(r["uid"], []).append({
-                "rgb": rgba[..., :3].astype(np.float64), "alpha": rgba[..., 3],
-                "depth": decode_depth(r["depth"], r["height"], r["width"]),
-                "c2w": np.asarray(r["c2w"]).reshape(4, 4), "fx": r["fx"], "fy": r["fy"], "cx": r["cx"], "cy": r["cy"]})
+    for r in read_views(renders):
+        rgba = decode_rgba(r["rgba"])
+        views.setdefault(r["uid"], []).append({
+            "rgb": rgba[..., :3].astype(np.float64), "alpha": rgba[..., 3],
+            "depth": decode_depth(r["depth"], r["width"], r["height"]).astype(np.float64),
+            "c2w": np.asarray(r["c2w"]).reshape(4, 4), "fx": r["fx"], "fy": r["fy"], "cx": r["cx"], "cy": r["cy"]})
     errors = [pair_error(a, b) for vs in views.values() for i, a in enumerate(vs) for j, b in enumerate(vs) if i != j]
     err = np.concatenate([e for e in errors if len(e)]).mean(axis=1)
     return {"pixels": int(err.size), "median": float(np.median(err)), "mean": float(err.mean()), "objects": len(views)}
