@@ -24,18 +24,13 @@ import numpy as np
 import pyarrow as pa
 
 from tk import confine, formats
+from tk.contracts.manifest import PROBE_FIELDS
 
 # What a probe returns; also the schema of the resumable probe store.
 PROBE_SCHEMA = pa.schema([
     pa.field("uid", pa.string()),
     pa.field("local_path", pa.string()),
-    pa.field("size_bytes", pa.int64()),
-    pa.field("vertex_count", pa.int64()),
-    pa.field("face_count", pa.int64()),
-    pa.field("mesh_count", pa.int64()),
-    pa.field("material_count", pa.int64()),
-    pa.field("texture_count", pa.int64()),
-    pa.field("animation_count", pa.int64()),
+    *PROBE_FIELDS,  # size and counts, as the manifest stores them
     # variable-size on disk: pyarrow misreads null fixed-size lists from Parquet; DuckDB casts to DOUBLE[3].
     pa.field("bbox_extent", pa.list_(pa.float64())),
     pa.field("probe_error", pa.string()),
