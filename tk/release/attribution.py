@@ -17,6 +17,11 @@ def credit_fields(row: dict[str, Any]) -> dict[str, str]:
     }
 
 
+_BY_ROW = "| `{uid}` | {title} | {author} | {url} | [{license}]({license_url}) |"
+_NOTICE_ROW = ("- `{uid}`: {title}, copyright (c) {author}, source {url}. Licensed under {license} ({license_url}); "
+               "the license text applies to the rendered copies.")
+
+
 def attribution_markdown(rows: list[dict[str, Any]], release_name: str) -> str:
     """Markdown crediting every kept row whose license asks for credit or a notice, sorted by uid."""
     rows = sorted(rows, key=lambda r: r["uid"])
@@ -30,30 +35,25 @@ def attribution_markdown(rows: list[dict[str, Any]], release_name: str) -> str:
         "",
         f"## Creative Commons BY works ({len(by)})",
         "",
+        *_credits(by, _BY_ROW, ["| uid | title | author | source | license |", "| --- | --- | --- | --- | --- |"]),
+        "",
+        f"## Works under licenses that require their notice ({len(notice)})",
+        "",
+        *_credits(notice, _NOTICE_ROW),
     ]
-    if by:
-        out += ["| uid | title | author | source | license |", "| --- | --- | --- | --- | --- |"]
-        for r in by:
-            c = credit_fields(r)
-            lic = licenses.normalise(r.get("license"))
-            out.append(
-                f"| `{r['uid']}` | {_cell(c['title'])} | {_cell(c['author'])} | {_cell(c['url'])} "
-                f"| [{lic}]({licenses.license_url(lic)}) |"
-            )
-    else:
-        out.append("None.")
-    out += ["", f"## Works under licenses that require their notice ({len(notice)})", ""]
-    if notice:
-        for r in notice:
-            c = credit_fields(r)
-            lic = licenses.normalise(r.get("license"))
-            out.append(
-                f"- `{r['uid']}`: {_cell(c['title'])}, copyright (c) {_cell(c['author'])}, source {_cell(c['url'])}. "
-                f"Licensed under {lic} ({licenses.license_url(lic)}); the license text applies to the rendered copies."
-            )
-    else:
-        out.append("None.")
     return "\n".join(out) + "\n"
+
+
+def _credits(rows: list[dict[str, Any]], template: str, header: list[str] | None = None) -> list[str]:
+    """One `template` line per row (after `header`), or "None." when there are no rows."""
+    if not rows:
+        return ["None."]
+    lines = list(header or [])
+    for r in rows:
+        c = {k: _cell(v) for k, v in credit_fields(r).items()}
+        lic = licenses.normalise(r.get("license"))
+        lines.append(template.format(uid=r["uid"], **c, license=lic, license_url=licenses.license_url(lic)))
+    return lines
 
 
 def credited_uids(text: str) -> set[str]:
