@@ -14,13 +14,11 @@ from tk.cli import main
 
 
 def _view_rgba(renders: Path, uid: str, view: int) -> np.ndarray:
-    from tk.contracts import read_table
-    from tk.train.data import decode_rgba
+    from tk.contracts.renders import decode_rgba, read_views
 
-    for shard in sorted((renders / "shards").glob("shard-*.parquet")):
-        for r in read_table(shard, "shard", columns=["uid", "view", "rgba"]).to_pylist():
-            if (r["uid"], r["view"]) == (uid, view):
-                return decode_rgba(r["rgba"])
+    for r in read_views(renders, columns=["uid", "view", "rgba"]):
+        if (r["uid"], r["view"]) == (uid, view):
+            return decode_rgba(r["rgba"])
     raise AssertionError(f"no view {view} of {uid}")
 
 
@@ -28,7 +26,7 @@ def test_eval_writes_reports_and_grid(tiny_run: Path, renders: Path, tmp_path: P
     from PIL import Image
 
     from tk.train import metrics
-    from tk.train.data import composite
+    from tk.contracts.renders import composite
     from tk.train.evaluate import evaluate
 
     report = evaluate(tiny_run, renders, tmp_path / "eval", split="train", mesh_resolution=32, limit=2)
