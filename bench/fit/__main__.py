@@ -49,7 +49,7 @@ def score(renderer: Any, decoder: Any, code: Any, ref: Any, reader: Any, gauge: 
     import numpy as np
 
     from bench.fit.decompose import code_parts, texel_limited_psnr, texel_pixels
-    from tk.train.data import decode_rgba
+    from tk.contracts.renders import decode_rgba
 
     held = [i for i, v in enumerate(ref.views) if v.view in HELD_OUT]
     row = score_code(renderer, decoder, code, ref, reader, gauge, held, surface)
@@ -69,7 +69,8 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
 
     from tk.model import TripoSR, load_model_config
     from tk.train.config import load_config, with_overrides
-    from tk.train.data import decode_rgba, input_image
+    from tk.contracts.renders import decode_rgba
+    from tk.train.data import input_image
     from tk.train.meshes import stored_surfaces
     from tk.train.loop import train
     from tk.train.shards import RowReader, ShardIndex

@@ -27,7 +27,7 @@ REGIONS = ("inside", "outside", "mask")
 
 def error_parts(pred: np.ndarray, opacity: np.ndarray, rgba: np.ndarray) -> dict[str, float]:
     """One view's squared error by region: share of pixels, share of error, and PSNR with that region perfect."""
-    from tk.train.data import composite
+    from tk.contracts.renders import composite
 
     target = composite(rgba, 1.0).astype(np.float64)
     sq = ((np.asarray(pred, np.float64) - target) ** 2).mean(axis=-1)  # per pixel, over RGB
@@ -62,7 +62,7 @@ def texel_limited_psnr(rgba: np.ndarray, pixels_per_texel: float) -> float:
     import torch
     import torch.nn.functional as F
 
-    from tk.train.data import composite
+    from tk.contracts.renders import composite
 
     target = composite(rgba, 1.0)
     h, w = target.shape[:2]
@@ -82,7 +82,7 @@ def code_parts(renderer: Any, decoder: Any, code: Any, ref: Any, reader: Any, ga
     """Mean of error_parts over `views` (positions in ref.views) of one scene code in one gauge."""
     import torch
 
-    from tk.train.data import decode_rgba
+    from tk.contracts.renders import decode_rgba
     from tk.train.evaluate import render_view
 
     rows = []
@@ -102,7 +102,8 @@ def main() -> None:
     from bench.fit.data import HELD_OUT
     from bench.fit.oracle import fit_triplane
     from tk.model import TripoSR, load_model_config
-    from tk.train.data import decode_rgba, input_image
+    from tk.contracts.renders import decode_rgba
+    from tk.train.data import input_image
     from tk.train.shards import RowReader, ShardIndex
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

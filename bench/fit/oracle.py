@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from bench.fit.measure import Gauge, view_rays
-from tk.train.data import composite, decode_rgba
+from tk.contracts.renders import composite, decode_rgba
 from tk.train.shards import ObjectRef, RowReader
 
 
