@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from tk.errors import TkError
-from tk.geometry import INPUT_FOVY_DEG
+from tk.render.cameras import CameraConfig
 from tk.sections import setting
+
+_CAMERA = CameraConfig()
 
 ENGINE_NAMES = ("cycles", "eevee", "workbench")
 
@@ -56,12 +58,12 @@ class RenderConfig:
     hdri_dir: str | None = setting(None, "folder of .exr/.hdr maps (default: Blender's bundled CC0 set)")
     seed: int = setting(0, "seed of cameras and lighting")
     split_seed: int = setting(0, "seed of the train/val/test split for --input files")
-    fovy_deg: tuple[float, float] = setting((INPUT_FOVY_DEG, INPUT_FOVY_DEG),
+    # the camera ranges' defaults are CameraConfig's (the input camera's fovy, tk.framing's distance): written once
+    fovy_deg: tuple[float, float] = setting(_CAMERA.fovy_deg,
                                             "vertical field of view in degrees, or MIN,MAX", cli="--fovy", span=True)
-    # tk.framing.default_distance(): no view cuts the object
-    distance: tuple[float, float] = setting((2.66, 3.06), "camera distance MIN,MAX (object's longest side is 1; "
+    distance: tuple[float, float] = setting(_CAMERA.distance, "camera distance MIN,MAX (object's longest side is 1; "
                                             "the default never cuts it at fovy 40)", span=True)
-    elevation_deg: tuple[float, float] = setting((-10.0, 45.0), "camera elevation MIN,MAX in degrees",
+    elevation_deg: tuple[float, float] = setting(_CAMERA.elevation_deg, "camera elevation MIN,MAX in degrees",
                                                  cli="--elevation", span=True)
     orbit: bool = setting(False, "evenly spaced orbit views instead of random ones (evaluation)")
     depth: bool = setting(True, "store the depth pass")
