@@ -101,7 +101,7 @@ def main() -> None:
     from bench.fit.__main__ import gauges
     from bench.fit.data import HELD_OUT
     from bench.fit.oracle import fit_triplane
-    from tk.model import TripoSR, load_model_config
+    from tk.model import load_model_config
     from tk.contracts.renders import decode_rgba
     from tk.train.data import input_image
     from tk.train.shards import RowReader, ShardIndex
