@@ -12,9 +12,7 @@ from dataclasses import dataclass
 
 from tk.errors import TkError
 from tk.framing import default_distance
-from tk.geometry import INPUT_FOVY_DEG, View, azimuth_of, intrinsics, look_at, rng_for, spherical_eye
-
-__all__ = ["CameraConfig", "View", "azimuth_of", "sample_view"]
+from tk.geometry import INPUT_FOVY_DEG, View, intrinsics, look_at, rng_for, spherical_eye
 
 
 @dataclass(frozen=True)

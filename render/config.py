@@ -118,8 +118,6 @@ class RenderConfig:
 
     def camera_config(self) -> Any:
         """The camera ranges as a tk.render.cameras.CameraConfig."""
-        from tk.render.cameras import CameraConfig
-
         return CameraConfig(fovy_deg=tuple(self.fovy_deg), distance=tuple(self.distance),
                             elevation_deg=tuple(self.elevation_deg), orbit=self.orbit)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tk.render.cameras import azimuth_of, sample_view
+from tk.geometry import azimuth_of
+from tk.render.cameras import sample_view
 from tk.render.config import RenderConfig
 from tk.render.inputs import ObjectRef
 from tk.render.lighting import sample_lighting
