@@ -135,6 +135,12 @@ class BackboneConfig:
 class PostProcessorConfig:
     in_channels: int = 1024
     out_channels: int = 40
+    # tk-only: the ConvTranspose2d's kernel and stride. The official network is the factor-2 case (its weights
+    # load unchanged); 4 gives 4x finer planes from the same tokens, so the backbone's cost does not grow.
+    upsample_factor: int = 2
+
+    def __post_init__(self) -> None:
+        _check(self.upsample_factor >= 1, "post_processor.upsample_factor must be >= 1")
 
 
 @dataclass
@@ -211,7 +217,14 @@ class TripoSRConfig:
         for section in ("image_tokenizer", "tokenizer", "backbone", "post_processor", "decoder", "renderer"):
             out[f"{section}_cls"] = OFFICIAL_CLASSES[f"{section}_cls"]
             out[section] = asdict(getattr(self, section))
+        if self.post_processor.upsample_factor == 2:  # the official value: left out, so the official code loads it
+            del out["post_processor"]["upsample_factor"]
         return out
+
+    @property
+    def plane_resolution(self) -> int:
+        """Texels per side of the planes the decoder samples (the post-processor's output)."""
+        return self.tokenizer.plane_size * self.post_processor.upsample_factor
 
 
 _SECTIONS = {

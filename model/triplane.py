@@ -35,11 +35,12 @@ class Triplane1DTokenizer(nn.Module):
 
 
 class TriplaneUpsampleNetwork(nn.Module):
-    """ConvTranspose2d(k=2, s=2) per plane: (B, 3, Cin, P, P) -> (B, 3, Cout, 2P, 2P)."""
+    """ConvTranspose2d(k=f, s=f) per plane: (B, 3, Cin, P, P) -> (B, 3, Cout, fP, fP); the official f is 2."""
 
     def __init__(self, cfg: PostProcessorConfig) -> None:
         super().__init__()
-        self.upsample = nn.ConvTranspose2d(cfg.in_channels, cfg.out_channels, kernel_size=2, stride=2)
+        f = cfg.upsample_factor
+        self.upsample = nn.ConvTranspose2d(cfg.in_channels, cfg.out_channels, kernel_size=f, stride=f)
 
     def forward(self, planes: torch.Tensor) -> torch.Tensor:
         b = planes.shape[0]

@@ -1,7 +1,7 @@
 """bench/fit: does a model trained with tk learn 3D? Oracle vs trained, on novel views of the training objects.
 
     python -m bench.fit [--out bench-out/fit] [--lighting object,view] [--config cpu] [--max-steps N]
-                        [--framing default|object] [--resolution 64]
+                        [--framing default|object] [--resolution 64] [--upsample-factor N]
 
 For each lighting setting (one draw per object, the default; one per view, for comparison) it renders 10 sample
 objects x 16 views at 64², then
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def score(renderer: Any, decoder: Any, code: Any, ref: Any, reader: Any, gauge: 
 
 
 def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle_steps: int,
-                 framing: str = "default", resolution: int = 64) -> dict[str, Any]:
+                 framing: str = "default", resolution: int = 64, upsample_factor: int | None = None) -> dict[str, Any]:
     """Render, fit the oracle, train, and score both for one lighting setting."""
     import torch
 
@@ -86,9 +87,15 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
     cfg = load_config(config)
     cfg = with_overrides(cfg, data={"split": "all", "exclude_views": list(HELD_OUT)})
     model_cfg = load_model_config(cfg.model) if isinstance(cfg.model, str) else cfg.model_config()
+    name = Path(config).stem  # a preset name, or a config file's name
+    if upsample_factor is not None and upsample_factor != model_cfg.post_processor.upsample_factor:
+        # finer planes from the same tokens: both the oracle and the trained model get them
+        model_cfg = replace(model_cfg, post_processor=replace(model_cfg.post_processor, upsample_factor=upsample_factor))
+        cfg = replace(cfg, model={**model_cfg.to_official_dict(), "vit": asdict(model_cfg.vit)})
+        name += f"-x{upsample_factor}"
     rows: dict[str, dict[str, Any]] = {ref.uid: {} for ref in index.objects if ref.uid in g}
     # the oracle's scores are kept per (lighting, model, steps): a rerun only trains and scores what is new
-    cache = out / f"oracle-{tag}-{config}-{oracle_steps}-v3.json"
+    cache = out / f"oracle-{tag}-{name}-{oracle_steps}-v3.json"
     cached = json.loads(cache.read_text()) if cache.is_file() else {}
     t0 = time.perf_counter()
     for ref in index.objects:
@@ -103,7 +110,7 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
         rows[ref.uid]["oracle"] = cached[ref.uid]
         print(f"  oracle {per} {ref.uid[:10]}: " + _fmt(rows[ref.uid]["oracle"]), flush=True)
     oracle_s = time.perf_counter() - t0
-    run = out / f"run-{tag}-{config}"
+    run = out / f"run-{tag}-{name}"
     t0 = time.perf_counter()
     last = train(cfg, str(data), run, max_steps=max_steps, resume=True)
     timing = run / "bench-seconds.json"  # a rerun reuses a finished run: keep the time of the run that trained it
@@ -121,7 +128,8 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
             rows[ref.uid]["trained"] = score(model.renderer, model.decoder, code, ref, reader, gauge,
                                              surfaces.get(ref.uid))
     means = {side: mean_scores([r[side] for r in rows.values()]) for side in ("oracle", "trained")}
-    return {"lighting_per": per, "framing": framing, "resolution": resolution, "objects": rows, "mean": means, "oracle_seconds": oracle_s,
+    return {"lighting_per": per, "framing": framing, "resolution": resolution, "planes": model_cfg.plane_resolution,
+            "objects": rows, "mean": means, "oracle_seconds": oracle_s,
             "train_seconds": train_s, "checkpoint": str(last), "steps": int(Path(last).name.split("-")[-1])}
 
 
@@ -156,7 +164,8 @@ def markdown(results: list[dict[str, Any]], config: str) -> str:
                          f"{m['white_psnr']:.2f} |")
     for res in results:
         lines.append("")
-        lines.append(f"{res['lighting_per']}, framing {res.get('framing', 'default')}, {res.get('resolution', 64)}²: trained {res['steps']} steps in {res['train_seconds'] / 60:.1f} min; "
+        lines.append(f"{res['lighting_per']}, framing {res.get('framing', 'default')}, {res.get('resolution', 64)}², "
+                     f"{res.get('planes', 16)}-texel planes: trained {res['steps']} steps in {res['train_seconds'] / 60:.1f} min; "
                      f"oracle {res['oracle_seconds'] / 60:.1f} min")
     return "\n".join(lines) + "\n"
 
@@ -175,10 +184,14 @@ def main() -> None:
                    help="default: the render defaults' distances (any normalised object fits); object: each object's "
                         "own bounding sphere fills the frame as the unit cube's does by default (bench/fit/data.py)")
     p.add_argument("--resolution", type=int, default=64)
+    p.add_argument("--upsample-factor", type=int, default=None,
+                   help="the post-processor's upsampling (the model's own by default; 4 gives the cpu model 32-texel "
+                        "planes from the same tokens)")
     args = p.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     out = Path(args.out)
-    results = [run_lighting(out, per, args.config, args.max_steps, args.oracle_steps, args.framing, args.resolution)
+    results = [run_lighting(out, per, args.config, args.max_steps, args.oracle_steps, args.framing, args.resolution,
+                            args.upsample_factor)
                for per in args.lighting.split(",")]
     table = markdown(results, args.config)
     out.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ def fit_triplane(model_cfg: Any, ref: ObjectRef, reader: RowReader, gauge: Gauge
 
     torch.manual_seed(seed)
     pp = model_cfg.post_processor
-    size = model_cfg.tokenizer.plane_size * 2  # the post-processor's output planes (one 2x upsampling)
+    size = model_cfg.plane_resolution  # the post-processor's output planes
     code = torch.nn.Parameter(torch.randn(3, pp.out_channels, size, size) * 0.1)
     decoder = NeRFMLP(model_cfg.decoder)
     renderer = TriplaneNeRFRenderer(model_cfg.renderer)

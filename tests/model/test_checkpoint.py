@@ -189,3 +189,29 @@ def test_a_config_whose_vit_is_an_absolute_folder_saves_self_contained(tmp_path)
     assert files == ["config.yaml", "my-vit/config.json"]
     again = load_model_config(tmp_path / "ckpt")
     assert again.vit == cfg.vit and again.image_tokenizer.pretrained_model_name_or_path == "my-vit"
+
+
+def test_upsample_factor_gives_finer_planes_and_survives_a_save(tmp_path):
+    """post_processor.upsample_factor (tk-only): each token becomes an f x f block of texels, W^T x + b."""
+    import dataclasses
+
+    import yaml
+
+    cfg = load_model_config("tiny")
+    assert "upsample_factor" not in yaml.safe_dump(cfg.to_official_dict())  # the official layout, unchanged
+    cfg4 = dataclasses.replace(cfg, post_processor=dataclasses.replace(cfg.post_processor, upsample_factor=4))
+    assert cfg4.plane_resolution == 4 * cfg.tokenizer.plane_size
+    torch.manual_seed(0)
+    model = TripoSR(cfg4)
+    p = cfg.tokenizer.plane_size
+    tokens = torch.randn(1, 3, cfg.tokenizer.num_channels, p, p)
+    planes = model.post_processor(tokens)
+    assert planes.shape == (1, 3, cfg.post_processor.out_channels, 4 * p, 4 * p)
+    conv = model.post_processor.upsample
+    block = torch.einsum("c,cohw->ohw", tokens[0, 1, :, 2, 3], conv.weight) + conv.bias[:, None, None]
+    assert torch.allclose(planes[0, 1, :, 8:12, 12:16], block, atol=1e-5)
+    model.save_pretrained(tmp_path / "m")
+    assert yaml.safe_load((tmp_path / "m" / "config.yaml").read_text())["post_processor"]["upsample_factor"] == 4
+    again = TripoSR.from_pretrained(tmp_path / "m")
+    assert again.cfg.plane_resolution == 4 * p
+    assert torch.equal(again.post_processor(tokens), planes)

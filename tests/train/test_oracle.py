@@ -6,6 +6,7 @@ loss): if any of them disagreed, a per-object fit could match its training views
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -37,3 +38,8 @@ def test_oracle_triplane_predicts_held_out_views_of_a_fixture_object(renders: Pa
     assert fitted["psnr"] > fitted["white_psnr"] + 1.0, fitted
     assert fitted["fscore@0.1"] >= 0.8, fitted
     assert blank["iou"] < 0.3  # a triplane that learned nothing scores low on the same measure
+    # the oracle's planes are the model's own: 16 texels for cpu, 32 with bench.fit --upsample-factor 4
+    cfg = load_model_config("cpu")
+    cfg4 = replace(cfg, post_processor=replace(cfg.post_processor, upsample_factor=4))
+    assert code.shape == (3, 16, 16, 16)
+    assert fit_triplane(cfg4, ref, reader, gauge, train, steps=1, rays=64)[0].shape == (3, 16, 32, 32)
