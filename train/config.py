@@ -30,7 +30,8 @@ class DataConfig:
 
     views: int = 4  # supervision views per object, the input view included
     patch_size: int = 128  # PxP patch per supervision view; must fit inside the renders
-    uniform_share: float = 0.25  # share of patch centres drawn uniformly instead of by the mask
+    uniform_share: float = 0.25  # share of patch centres (or scattered pixels) drawn uniformly instead of by the mask
+    sampling: str = "patch"  # patch: PxP windows (LPIPS needs them); scattered: P*P pixels drawn one by one
     batch_size: int = 1  # objects per step and process
     num_workers: int = 2  # DataLoader worker processes per rank (0 = decode in the main process)
     shuffle_buffer: int = 64  # objects held in the shuffle buffer of each worker
@@ -42,6 +43,7 @@ class DataConfig:
         _check(self.views >= 1, "data.views must be >= 1")
         _check(self.patch_size >= 8, "data.patch_size must be >= 8")
         _check(0.0 <= self.uniform_share <= 1.0, "data.uniform_share must lie in [0, 1]")
+        _check(self.sampling in ("patch", "scattered"), "data.sampling must be 'patch' or 'scattered'")
         _check(self.batch_size >= 1, "data.batch_size must be >= 1")
         _check(self.num_workers >= 0, "data.num_workers must be >= 0")
         _check(self.shuffle_buffer >= 1, "data.shuffle_buffer must be >= 1")
@@ -121,6 +123,10 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainSection = field(default_factory=TrainSection)
+
+    def __post_init__(self) -> None:
+        _check(self.data.sampling == "patch" or self.loss.lambda_lpips == 0,
+               "data.sampling 'scattered' draws no image windows for LPIPS to compare: set loss.lambda_lpips to 0")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping, as written to the run directory's config.yaml."""

@@ -54,7 +54,7 @@ class SampleSpec:
 
 
 def build_sample(ref: ObjectRef, reader: RowReader, spec: SampleSpec, epoch: int) -> dict[str, Any] | None:
-    """Decode one object's input view and V supervision patches with rays in the canonical gauge.
+    """Decode one object's input view and V supervision patches (or scattered pixels) with rays in the canonical gauge.
 
     None when every input candidate of the object is cut by the image border (never train on a cut input).
     """
@@ -84,11 +84,13 @@ def build_sample(ref: ObjectRef, reader: RowReader, spec: SampleSpec, epoch: int
                                 f"the row says {view.width}x{view.height}")
         if inp is None:
             inp = input_image(rgba, spec.cond_image_size)
-        top, left = patches.sample_patch(rgba[..., 3], p, cfg.uniform_share, rng)
-        crop = rgba[top:top + p, left:left + p]
-        rgb.append(composite(crop, 1.0))
-        mask.append(crop[..., 3:4])
-        u, v = patches.patch_pixels(top, left, p)
+        if cfg.sampling == "scattered":
+            u, v = patches.sample_pixels(rgba[..., 3], p * p, cfg.uniform_share, rng)
+        else:
+            u, v = patches.patch_pixels(*patches.sample_patch(rgba[..., 3], p, cfg.uniform_share, rng), p)
+        drawn = rgba[v, u].reshape(p, p, 4)  # row-major: a patch's pixels come back as its crop
+        rgb.append(composite(drawn, 1.0))
+        mask.append(drawn[..., 3:4])
         o, d = pixel_rays(geometry.transform_c2w(view.c2w, q, s), view.fx, view.fy, view.cx, view.cy, u, v)
         rays_o.append(o)
         rays_d.append(d)

@@ -1,8 +1,11 @@
-"""Patch supervision (TripoSR paper): random PxP crops of a render, centres drawn toward the object.
+"""Which pixels of a render get rays: PxP patches (TripoSR paper) or P*P scattered pixels.
 
-A share `uniform_share` of draws picks the centre uniformly; the rest pick it with probability
-proportional to the mask, so background is still seen but most gradient lands on the object.
-Only the crop's pixels get rays, so the cost is P*P rays whatever the render size.
+Patches: random PxP crops, centres drawn toward the object. A share `uniform_share` of draws picks the centre
+uniformly; the rest pick it with probability proportional to the mask, so background is still seen but most
+gradient lands on the object. LPIPS needs them (it compares image windows).
+Scattered: the same P*P rays drawn one pixel at a time by the same rule. Without LPIPS nothing needs a window,
+and rays spread over the whole object carry more information than a block of neighbours (bench/fit measures it).
+Either way only the drawn pixels get rays, so the cost is P*P rays whatever the render size.
 """
 
 from __future__ import annotations
@@ -34,3 +37,19 @@ def patch_pixels(top: int, left: int, patch: int) -> tuple[np.ndarray, np.ndarra
     """Pixel column u (P*P,) and row v (P*P,) of a window, row-major (the order of image[top:, left:])."""
     v, u = np.meshgrid(np.arange(top, top + patch), np.arange(left, left + patch), indexing="ij")
     return u.reshape(-1), v.reshape(-1)
+
+
+def sample_pixels(mask: np.ndarray, count: int, uniform_share: float, rng: np.random.Generator
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Column u (count,) and row v (count,) of pixels drawn with replacement: each one uniformly with probability
+    `uniform_share`, else with probability proportional to the mask (uniformly when the mask is empty)."""
+    h, w = mask.shape
+    weights = np.asarray(mask, dtype=np.float64).reshape(-1)
+    total = weights.sum()
+    uniform = rng.random(count) < uniform_share if total > 0 else np.ones(count, dtype=bool)
+    flat = rng.integers(h * w, size=count)
+    n_mask = int((~uniform).sum())
+    if n_mask:
+        flat[~uniform] = rng.choice(h * w, size=n_mask, p=weights / total)
+    v, u = np.divmod(flat, w)
+    return u, v

@@ -11,7 +11,7 @@ import torch
 
 from tk.train.config import DataConfig
 from tk.train.data import SampleSpec, buffer_shuffle, epoch_order, make_loader, worker_block
-from tk.train.patches import patch_pixels, sample_patch
+from tk.train.patches import patch_pixels, sample_patch, sample_pixels
 from tk.train.shards import ShardIndex
 
 
@@ -64,6 +64,41 @@ def test_patch_centres_follow_the_mask() -> None:
     assert 0.05 < np.mean(hits) < 0.6  # uniform draws do see background-only patches
     u, v = patch_pixels(3, 5, 4)
     assert (u[:4].tolist(), v[:4].tolist()) == ([5, 6, 7, 8], [3, 3, 3, 3])
+
+
+def test_scattered_pixels_follow_the_mask() -> None:
+    mask = np.zeros((64, 64), dtype=np.float32)
+    mask[50:60, 4:12] = 1.0
+    rng = np.random.default_rng(0)
+    u, v = sample_pixels(mask, 256, uniform_share=0.0, rng=rng)
+    assert u.shape == v.shape == (256,) and np.all(mask[v, u] == 1.0)
+    assert len(set(zip(u.tolist(), v.tolist()))) > 60  # spread over the whole 80-pixel object, not one window
+    u, v = sample_pixels(mask, 4000, uniform_share=1.0, rng=rng)
+    assert abs(mask[v, u].mean() - mask.mean()) < 0.01  # uniform draws: the object's share of the frame
+    u, v = sample_pixels(np.zeros((8, 8)), 10, uniform_share=0.0, rng=rng)  # no object: uniform
+    assert u.min() >= 0 and u.max() < 8 and v.min() >= 0 and v.max() < 8
+
+
+def test_scattered_samples_hold_only_object_pixels_when_all_draws_follow_the_mask(renders: Path) -> None:
+    index = ShardIndex(str(renders))
+    common = dict(views=4, patch_size=16, num_workers=0, batch_size=2, uniform_share=0.0)
+    scattered = next(iter(make_loader(index, SampleSpec(DataConfig(**common, sampling="scattered"), 64))))
+    patch = next(iter(make_loader(index, SampleSpec(DataConfig(**common), 64))))
+    assert scattered["rgb"].shape == patch["rgb"].shape == (2, 4, 16, 16, 3)
+    assert scattered["rays_o"].shape == patch["rays_o"].shape == (2, 4, 256, 3)
+    assert float((scattered["mask"] > 0).float().mean()) == 1.0  # every drawn pixel lies on the object
+    assert float((patch["mask"] > 0).float().mean()) < 0.9  # a window around a centre on the object also sees background
+    torch.testing.assert_close(scattered["input"], patch["input"])  # the same input views: only the rays differ
+
+
+def test_scattered_sampling_refuses_lpips() -> None:
+    from tk.errors import TkError
+    from tk.train.config import LossConfig, TrainConfig
+
+    with pytest.raises(TkError, match="scattered.*lambda_lpips"):
+        TrainConfig(data=DataConfig(sampling="scattered"), loss=LossConfig(lambda_lpips=1.0))
+    with pytest.raises(TkError, match="data.sampling"):
+        DataConfig(sampling="random")
 
 
 def test_shards_on_an_fsspec_filesystem(renders: Path) -> None:
