@@ -11,7 +11,8 @@ and scores both on the held-out views 12-15 from the same input view's gauge (be
 the all-white baseline, mask IoU, and Chamfer / F-score against the surface the render stage stored (normalised units, no alignment search).
 It also splits each code's squared error by region (bench/fit/decompose.py: object interior, silhouette, background)
 and gives the texel-limited PSNR: the targets seen at the triplane's own resolution, roughly the best any scene
-code of that plane size can score. Writes OUT/fit.json and OUT/fit.md and prints the table.
+code of that plane size can score, and scores the trained model on 4 of its own training views too (short of
+fitting, or of generalising?). Writes OUT/fit.json and OUT/fit.md and prints the table.
 """
 
 from __future__ import annotations
@@ -127,6 +128,10 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
             code = model.encode(input_image(rgba, model.cfg.cond_image_size)[None])[0]
             rows[ref.uid]["trained"] = score(model.renderer, model.decoder, code, ref, reader, gauge,
                                              surfaces.get(ref.uid))
+            # fitting or generalising? the same code on 4 of the views it was trained on (not the input)
+            seen = [i for i, v in enumerate(ref.views) if v.view not in HELD_OUT and i != gauge.input_pos][:4]
+            row = score_code(model.renderer, model.decoder, code, ref, reader, gauge, seen, None)
+            rows[ref.uid]["trained"].update(seen_psnr=row["psnr"], seen_iou=row["iou"])
     means = {side: mean_scores([r[side] for r in rows.values()]) for side in ("oracle", "trained")}
     return {"lighting_per": per, "framing": framing, "resolution": resolution, "planes": model_cfg.plane_resolution,
             "objects": rows, "mean": means, "oracle_seconds": oracle_s,
@@ -162,6 +167,13 @@ def markdown(results: list[dict[str, Any]], config: str) -> str:
                          f"{m.get('mask_error', float('nan')):.2f} | {m.get('psnr_without_inside', float('nan')):.2f} | "
                          f"{m.get('psnr_without_mask', float('nan')):.2f} | {m.get('texel_psnr', float('nan')):.2f} | "
                          f"{m['white_psnr']:.2f} |")
+    lines += ["", "The trained model on 4 of the views it was trained on (not its input) against the held-out views: "
+              "a small difference means it is short of fitting, not of generalising.", "",
+              "| lighting | seen PSNR | held-out PSNR | seen IoU | held-out IoU |", "|" + " --- |" * 5]
+    for res in results:
+        t = res["mean"]["trained"]
+        lines.append(f"| {res['lighting_per']} | {t.get('seen_psnr', float('nan')):.2f} | {t['psnr']:.2f} | "
+                     f"{t.get('seen_iou', float('nan')):.3f} | {t['iou']:.3f} |")
     for res in results:
         lines.append("")
         lines.append(f"{res['lighting_per']}, framing {res.get('framing', 'default')}, {res.get('resolution', 64)}², "
