@@ -29,7 +29,7 @@ class DataConfig:
     """What each sample holds and how the shards are streamed."""
 
     views: int = 4  # supervision views per object, the input view included
-    patch_size: int = 128  # PxP patch per supervision view; must fit inside the renders
+    patch_size: int = 128  # PxP patch per supervision view, inside the renders (scattered: P*P rays)
     uniform_share: float = 0.25  # share of patch centres (or scattered pixels) drawn uniformly instead of by the mask
     sampling: str = "patch"  # patch: PxP windows (LPIPS needs them); scattered: P*P pixels drawn one by one
     batch_size: int = 1  # objects per step and process

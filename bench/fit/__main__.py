@@ -167,8 +167,8 @@ def markdown(results: list[dict[str, Any]], config: str) -> str:
                          f"{m.get('mask_error', float('nan')):.2f} | {m.get('psnr_without_inside', float('nan')):.2f} | "
                          f"{m.get('psnr_without_mask', float('nan')):.2f} | {m.get('texel_psnr', float('nan')):.2f} | "
                          f"{m['white_psnr']:.2f} |")
-    lines += ["", "The trained model on 4 of the views it was trained on (not its input) against the held-out views: "
-              "a small difference means it is short of fitting, not of generalising.", "",
+    lines += ["", ("The trained model on 4 of the views it was trained on (not its input) against the held-out views: "
+                   "a small difference means it is short of fitting, not of generalising."), "",
               "| lighting | seen PSNR | held-out PSNR | seen IoU | held-out IoU |", "|" + " --- |" * 5]
     for res in results:
         t = res["mean"]["trained"]
