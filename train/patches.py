@@ -13,6 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 
+def mask_probabilities(mask: np.ndarray) -> np.ndarray | None:
+    """Per pixel (H*W,), probability proportional to the mask; None when the mask is empty (draw uniformly)."""
+    weights = np.asarray(mask, dtype=np.float64).reshape(-1)
+    total = weights.sum()
+    return weights / total if total > 0 else None
+
+
 def sample_patch(
     mask: np.ndarray, patch: int, uniform_share: float, rng: np.random.Generator
 ) -> tuple[int, int]:
@@ -20,12 +27,11 @@ def sample_patch(
     h, w = mask.shape
     if patch > h or patch > w:
         raise ValueError(f"patch size {patch} exceeds the image size {w}x{h}")
-    weights = np.asarray(mask, dtype=np.float64).reshape(-1)
-    total = weights.sum()
-    if rng.random() < uniform_share or total <= 0:
+    p = mask_probabilities(mask)
+    if rng.random() < uniform_share or p is None:
         centre = int(rng.integers(h * w))
     else:
-        centre = int(rng.choice(h * w, p=weights / total))
+        centre = int(rng.choice(h * w, p=p))
     cy, cx = divmod(centre, w)
     # Shift the window to keep it inside the image: the centre then lies in it, not always at its middle.
     top = int(np.clip(cy - patch // 2, 0, h - patch))
@@ -44,12 +50,11 @@ def sample_pixels(mask: np.ndarray, count: int, uniform_share: float, rng: np.ra
     """Column u (count,) and row v (count,) of pixels drawn with replacement: each one uniformly with probability
     `uniform_share`, else with probability proportional to the mask (uniformly when the mask is empty)."""
     h, w = mask.shape
-    weights = np.asarray(mask, dtype=np.float64).reshape(-1)
-    total = weights.sum()
-    uniform = rng.random(count) < uniform_share if total > 0 else np.ones(count, dtype=bool)
+    p = mask_probabilities(mask)
+    uniform = rng.random(count) < uniform_share if p is not None else np.ones(count, dtype=bool)
     flat = rng.integers(h * w, size=count)
     n_mask = int((~uniform).sum())
     if n_mask:
-        flat[~uniform] = rng.choice(h * w, size=n_mask, p=weights / total)
+        flat[~uniform] = rng.choice(h * w, size=n_mask, p=p)
     v, u = np.divmod(flat, w)
     return u, v
