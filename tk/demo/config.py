@@ -33,7 +33,7 @@ class DemoConfig:
     views: int = 12
     resolution: int = 64  # the `tiny` model's input size
     samples: int = 16
-    train_steps: int = 1000  # the `cpu` preset (bench/fit measures its full 5000-step run), cut to fit ~10 minutes
+    train_steps: int = 1000  # the `cpu` preset (bench/fit measures its full default run), cut to fit ~10 minutes
     held_out_views: int = 2  # the last views of every object are never trained on: the novel views the demo scores
     mesh_resolution: int = 64
     turntable_views: int = 8
