@@ -1,6 +1,8 @@
 """Trainer benchmark: `python -m bench.train [--triposr [--nockpt-patch 64]]`. Ratios are against baselines of the same run.
 
 - tiny: samples/s and peak step memory of full training steps on the fixture (CPU);
+- cpu-loop: the `cpu` preset's training loop on the fixture, keeping freed host memory (train/host_memory.py) against
+  glibc's defaults, each in a process of its own;
 - loader: the tiny loader's samples/s with 0 and 2 workers against the step's consumption (target >= 5x);
 - --triposr: the official 419M architecture, one object, 512x512 input, 128x128 patches: one view
   without checkpointing against one and four views with checkpointing (peak memory, seconds per step).
@@ -29,6 +31,13 @@ def main() -> int:
     tiny = run("--case", "tiny", "--steps", "10")
     print(f"tiny: {tiny['samples_per_s']:.2f} samples/s ({tiny['step_s']:.3f} s/step), "
           f"peak step memory {tiny['peak_step_mib']:.0f} MiB over {tiny['rss_mib']:.0f} MiB")
+    kept, default = (run("--case", "cpu-loop", "--steps", "200", *flag) for flag in ((), ("--no-keep",)))
+    if "error" not in kept and "error" not in default:
+        print(f"cpu loop: {kept['step_s'] * 1000:.0f} ms/step keeping freed host memory, {default['step_s'] * 1000:.0f} "
+              f"with glibc's defaults: {default['step_s'] / kept['step_s']:.2f}x faster; page faults "
+              f"{kept['faults']} vs {default['faults']}")
+    else:
+        print(f"cpu loop: {kept.get('error') or default.get('error')}")
     for workers in (0, 2):
         ld = run("--case", "loader", "--steps", "40", "--workers", str(workers))
         ratio = ld["samples_per_s"] / tiny["samples_per_s"]

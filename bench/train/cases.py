@@ -64,6 +64,25 @@ def tiny_steps(steps: int) -> dict:
             "peak_step_mib": _peak_mib() - base, "rss_mib": base}
 
 
+def cpu_loop(steps: int, keep: bool) -> dict:
+    """`tk train --config cpu` on the fixture for `steps` steps, with or without keeping freed host memory (a process
+    of its own each: mallopt cannot be undone). Steps/s from the run's own log, the first logged window left out."""
+    import tempfile
+
+    from tk.train import host_memory
+    from tk.train.loop import train
+
+    if not keep:
+        host_memory.keep_freed_memory = lambda: False  # the glibc defaults
+    with tempfile.TemporaryDirectory() as tmp:
+        train("cpu", RENDERS, Path(tmp) / "run", max_steps=steps)
+        rows = [json.loads(line) for line in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()]
+    rates = [r["samples_per_s"] for r in rows if "samples_per_s" in r][1:]
+    batch = 4  # configs/train/cpu.yaml
+    return {"case": "cpu-loop", "keep": keep, "steps": steps, "step_s": batch / (sum(rates) / len(rates)),
+            "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt}
+
+
 def loader_throughput(samples: int, workers: int) -> dict:
     """Samples per second the tiny loader delivers (decode, patches, rays) with `workers` workers."""
     from tk.train.config import load_config
@@ -131,16 +150,19 @@ def triposr_step(views: int, patch: int, ckpt: bool) -> dict:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--case", required=True, choices=["tiny", "loader", "triposr"])
+    ap.add_argument("--case", required=True, choices=["tiny", "cpu-loop", "loader", "triposr"])
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--views", type=int, default=1)
     ap.add_argument("--patch", type=int, default=128)
     ap.add_argument("--ckpt", action="store_true")
+    ap.add_argument("--no-keep", action="store_true", help="cpu-loop: glibc's default freeing of host memory")
     a = ap.parse_args()
     os.environ.setdefault("TORCH_HOME", str(REPO / ".cache" / "torch"))
     if a.case == "tiny":
         out = tiny_steps(a.steps)
+    elif a.case == "cpu-loop":
+        out = cpu_loop(a.steps, keep=not a.no_keep)
     elif a.case == "loader":
         out = loader_throughput(a.steps, a.workers)
     else:
