@@ -138,8 +138,10 @@ def train(
     """
     out = Path(out)
     dist = distributed.init()
-    # on CPU, trained weights drift into denormal floats, which x86 computes with many times slower
-    flush = denormals.flushed() if dist.device.type == "cpu" else contextlib.nullcontext()
+    flush: contextlib.AbstractContextManager = contextlib.nullcontext()
+    if dist.device.type == "cpu":
+        host_memory.keep_freed_memory()  # no page faults for the same activations every step: a sixth of a CPU step
+        flush = denormals.flushed()  # trained weights drift into denormal floats, which x86 computes many times slower
     try:
         with flush:
             return _train(config, str(data), out, max_steps, resume, init, init_dino, dist)
@@ -158,8 +160,6 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
            dist: distributed.Dist) -> Path:
     cfg, last = _prepare_run(config, out, resume, dist.is_main, init)
     stop = max_steps or cfg.train.max_steps
-    if dist.device.type == "cpu":
-        host_memory.keep_freed_memory()  # no page faults for the same activations every step: a sixth of a CPU step
     index = ShardIndex(data, cfg.data.split, cfg.data.input_fovy_tolerance_deg, cfg.data.exclude_views)
     model = build_model(cfg, init if last is None else None, init_dino if last is None else None, cfg.train.seed)
     model.to(dist.device)

@@ -70,6 +70,7 @@ def cpu_loop(steps: int, keep: bool) -> dict:
     import tempfile
 
     from tk.train import host_memory
+    from tk.train.config import load_config
     from tk.train.loop import train
 
     if not keep:
@@ -78,7 +79,7 @@ def cpu_loop(steps: int, keep: bool) -> dict:
         train("cpu", RENDERS, Path(tmp) / "run", max_steps=steps)
         rows = [json.loads(line) for line in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()]
     rates = [r["samples_per_s"] for r in rows if "samples_per_s" in r][1:]
-    batch = 4  # configs/train/cpu.yaml
+    batch = load_config("cpu").data.batch_size
     return {"case": "cpu-loop", "keep": keep, "steps": steps, "step_s": batch / (sum(rates) / len(rates)),
             "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt}
 
