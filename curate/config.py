@@ -108,3 +108,23 @@ class CurateConfig:
 def _numbers(values: object) -> bool:
     return isinstance(values, (tuple, list)) and all(
         isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
+COLLECTIONS = ("sweethome3d",)
+
+
+@dataclass
+class FetchConfig:
+    """One `tk fetch`: a collection from the package registries unpacked into a folder `tk curate` takes."""
+
+    collection: str = setting(help="sweethome3d: Debian's sweethome3d-furniture 1.8-1 (820 textured OBJ models).",
+                              argument=True)
+    out: Path = setting(help="Output folder: objects/, SOURCES.csv (--licenses mapping), collection.json.")
+    deb: Path | None = setting(None, "Use this downloaded .deb instead of `apt-get download` (its sha256 is checked).")
+    cache: Path | None = setting(None, "Where the downloaded package is kept (default ~/.cache/tk/debs).")
+    catalogs: tuple[str, ...] | None = setting(
+        None, "Comma list of catalogs (BlendSwap-CC-0,BlendSwap-CC-BY,KatorLegaz,Reallusion,Scopia; default all).")
+
+    def __post_init__(self) -> None:
+        if self.collection not in COLLECTIONS:
+            raise TkError(f"tk fetch {self.collection!r}: choose one of {', '.join(COLLECTIONS)}")

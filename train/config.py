@@ -16,7 +16,7 @@ from tk.errors import TkError
 from tk.sections import build_section, setting
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs" / "train"
-PRESETS = ("tiny", "cpu", "small", "triposr", "finetune")
+PRESETS = ("tiny", "cpu", "generalise", "small", "triposr", "finetune")
 
 
 def _check(ok: bool, msg: str) -> None:
@@ -38,6 +38,8 @@ class DataConfig:
     split: str = "train"  # train, val, test, or all (every object, e.g. to measure how well a model fits them)
     input_fovy_tolerance_deg: float = 0.5
     exclude_views: list[int] = field(default_factory=list)  # view indices never trained on (novel views for eval)
+    # train on this many objects of the split: the first by a hash of their uid, so 100 lie inside 300 (data curves)
+    max_objects: int | None = None
 
     def __post_init__(self) -> None:
         _check(self.views >= 1, "data.views must be >= 1")
@@ -50,6 +52,8 @@ class DataConfig:
         _check(self.split in ("train", "val", "test", "all"), "data.split must be train, val, test or all")
         _check(isinstance(self.exclude_views, list) and all(isinstance(v, int) and v >= 0 for v in self.exclude_views),
                "data.exclude_views must be a list of view indices (integers >= 0)")
+        _check(self.max_objects is None or (isinstance(self.max_objects, int) and self.max_objects >= 1),
+               "data.max_objects must be an integer >= 1 (or null for every object of the split)")
 
 
 @dataclass
@@ -211,7 +215,13 @@ class EvalRun:
     checkpoint: Path = setting(help="A checkpoint folder, or a run folder (uses checkpoints/latest).", argument=True)
     data: str = setting(help="Renders folder with the objects to evaluate.")
     out: Path = setting(help="Where report.md, report.json and grid.png go.")
-    split: str = setting("test", "train | val | test.")
+    split: str = setting("test", "train | val | test | all.")
+    views: str = setting("auto", "Views to score: auto (the views the run held out of training, its "
+                         "data.exclude_views, else all), all (every view but the input), or a list such as 12,13,14,15.")
+    baseline: str = setting("white", "white: the all-white baseline only; retrieval: also the model's reconstruction of "
+                            "the nearest training input (the train split of --data) seen from each object's cameras.")
+    manifest: Path | None = setting(None, "A `tk curate` folder whose `category` column groups the report "
+                                    "(default: the renders' own, when they carry one).")
     gt_meshes: Path | None = setting(None, "Folder of <uid>.glb/.obj/.ply/.stl in the renders' normalised frame, "
                                      "used instead of the surface the render stage stored.")
     mesh_resolution: int = setting(256, "Marching-cubes grid size (at least 16).")
@@ -220,12 +230,30 @@ class EvalRun:
                                 "(used by default).", cli="--raw-weights")
 
     def __post_init__(self) -> None:
-        if self.split not in SPLITS:
-            raise TkError(f"--split {self.split}: use train, val or test")
+        if self.split not in (*SPLITS, "all"):
+            raise TkError(f"--split {self.split}: use train, val, test or all")
+        if self.baseline not in ("white", "retrieval"):
+            raise TkError(f"--baseline {self.baseline}: use white or retrieval")
+        if self.views not in ("auto", "all"):
+            parse_views(self.views)
+        if self.manifest is not None and not (Path(self.manifest) / "manifest.parquet").is_file() \
+                and not Path(self.manifest).is_file():
+            raise TkError(f"--manifest {self.manifest}: no manifest.parquet (give a `tk curate` output folder)")
         if self.mesh_resolution < 16:
             raise TkError(f"--mesh-resolution {self.mesh_resolution}: must be at least 16")
         if self.limit is not None and self.limit < 1:
             raise TkError(f"--limit {self.limit}: must be at least 1")
+
+
+def parse_views(spec: str) -> list[int]:
+    """"12,13,14" -> [12, 13, 14]; a one-line TkError for anything else."""
+    try:
+        views = sorted({int(v) for v in spec.split(",") if v.strip()})
+    except ValueError:
+        views = []
+    if not views or min(views) < 0:
+        raise TkError(f"--views {spec!r}: use auto, all, or a comma list of view indices such as 12,13,14,15")
+    return views
 
 
 def with_overrides(config: TrainConfig, **sections: dict[str, Any]) -> TrainConfig:

@@ -32,12 +32,14 @@ from tk.geometry import pixel_rays
 from tk.train import geometry, metrics
 from tk.train.data import input_image
 from tk.train.meshes import mesh_points, stored_surfaces
+from tk.train.config import parse_views
 from tk.train.shards import ObjectRef, RowReader, ShardIndex, ViewMeta
 
 MESH_RESOLUTION = 256
 DENSITY_THRESHOLD = 25.0  # the official extract_mesh level
 EVAL_CHUNK = 1 << 18  # decoder points per call: full-resolution views and a 256^3 grid would not fit at once
 IMAGE_KEYS = ("psnr", "white_psnr", "ssim", "lpips", "iou")
+BASELINES = ("white", "retrieval")
 SURFACE_KEYS = ("chamfer", *(f"fscore@{t:g}" for t in metrics.F_THRESHOLDS))
 
 
@@ -138,53 +140,201 @@ def evaluate_code(renderer: Any, decoder: Any, code: torch.Tensor, ref: ObjectRe
     return row, images
 
 
+def training_config(folder: Path) -> Any:
+    """The TrainConfig of the run a checkpoint folder belongs to (RUN/config.yaml), or None when it is not in a run."""
+    import yaml
+
+    from tk.train.config import config_from_dict
+
+    run_config = folder.parent.parent / "config.yaml" if folder.parent.name == "checkpoints" else None
+    if run_config is None or not run_config.is_file():
+        return None
+    try:
+        return config_from_dict(yaml.safe_load(run_config.read_text()))
+    except (TkError, yaml.YAMLError):
+        return None
+
+
+def scored_views(spec: str, held_out: Sequence[int]) -> list[int] | None:
+    """The view indices `--views` names: None for every view but the input.
+
+    auto: the views the run held out of training (its data.exclude_views), else every view but the input;
+    all: every view but the input; "12,13,14": those views.
+    """
+    if spec == "all" or (spec == "auto" and not held_out):
+        return None
+    if spec == "auto":
+        return sorted(held_out)
+    return parse_views(spec)
+
+
 @torch.no_grad()
 def evaluate_object(model: Any, ref: ObjectRef, reader: RowReader, lpips_model: Any, surface: np.ndarray | None,
-                    mesh_resolution: int = MESH_RESOLUTION) -> tuple[dict[str, Any], list[np.ndarray]]:
-    """Metrics of one object from its first uncut input view, and the grid's pictures: [input, pred_1, gt_1, ...]."""
+                    mesh_resolution: int = MESH_RESOLUTION, views: Sequence[int] | None = None,
+                    retrieval: "Retrieval | None" = None) -> tuple[dict[str, Any] | None, list[np.ndarray]]:
+    """Metrics of one object from its first uncut input view among those not scored, and the grid's pictures:
+    [input, pred_1, gt_1, ...]. `views` are view indices to score (None: all but the input). With `retrieval`,
+    the row's `retrieval` holds the same metrics for the code of the nearest training object's input view.
+    None when the object has none of the views to score or no input view outside them."""
     from tk.train.data import first_uncut_input
 
     device = next(model.parameters()).device
-    chosen = first_uncut_input(ref, reader)  # never an input the border cuts (tk.framing), as in training
-    first, rgba = chosen if chosen is not None else (ref.input_views[0], decode_rgba(reader.rgba_bytes(ref, ref.views[ref.input_views[0]])))
+    exclude = list(views) if views is not None else []
+    chosen = first_uncut_input(ref, reader, exclude)  # never an input the border cuts (tk.framing), as in training
+    if chosen is None:
+        usable = [p for p in ref.input_views if ref.views[p].view not in exclude]
+        if not usable:
+            return None, []
+        chosen = (usable[0], decode_rgba(reader.rgba_bytes(ref, ref.views[usable[0]])))
+    first, rgba = chosen
+    positions = None if views is None else [i for i, v in enumerate(ref.views) if v.view in set(views)]
+    if positions is not None and not positions:
+        return None, []
     inp = input_image(rgba, model.cfg.cond_image_size)
     code = model.encode(inp[None].to(device))[0]
-    row, images = evaluate_code(model.renderer, model.decoder, code, ref, reader, lpips_model, first,
+    row, images = evaluate_code(model.renderer, model.decoder, code, ref, reader, lpips_model, first, positions,
                                 surface=surface, mesh_resolution=mesh_resolution)
+    if retrieval is not None:
+        match = retrieval.nearest(inp, exclude_uid=ref.uid)
+        other = model.encode(match.image[None].to(device))[0]
+        base, base_images = evaluate_code(model.renderer, model.decoder, other, ref, reader, None, first, positions,
+                                          surface=surface, mesh_resolution=mesh_resolution, pictures=1)
+        base.pop("views")
+        row["retrieval"] = {**{k: v for k, v in base.items() if k not in ("uid", "input_view", "novel_views")},
+                            "match_uid": match.uid, "match_view": match.view, "distance": match.distance}
+        images = [*images[:2], base_images[0], *images[2:]]
     return row, [inp.permute(1, 2, 0).numpy(), *images]
+
+
+class Match:
+    """The nearest training input to a query: which object and view, its model input, the image distance."""
+
+    def __init__(self, uid: str, view: int, image: torch.Tensor, distance: float) -> None:
+        self.uid, self.view, self.image, self.distance = uid, view, image, distance
+
+
+class Retrieval:
+    """The retrieval baseline's library: every usable input view of the training objects, as the model sees it.
+
+    Distance: mean squared difference of the model inputs (RGB composited on grey, cond_image_size), both
+    area-downsampled to 32x32; the nearest (object, view) pair wins. The baseline's prediction is the model's own
+    reconstruction of that training view, rendered from the query object's cameras in the query's input gauge:
+    what a model that only looked up the closest training shape would output.
+    """
+
+    SIZE = 32
+
+    def __init__(self, index: ShardIndex, size: int, held_out: Sequence[int] = ()) -> None:
+        reader = RowReader(index)
+        self.keys: list[tuple[str, int]] = []
+        self.images: list[torch.Tensor] = []
+        with progress() as bar:
+            task = bar.add_task("retrieval library", total=len(index.objects))
+            for ref in index.objects:
+                for pos in ref.input_views:
+                    if ref.views[pos].view in held_out:
+                        continue  # the run never trained on these views: not part of what it learned
+                    rgba = decode_rgba(reader.rgba_bytes(ref, ref.views[pos]))
+                    self.keys.append((ref.uid, ref.views[pos].view))
+                    self.images.append(input_image(rgba, size))
+                bar.advance(task)
+        if not self.images:
+            raise TkError(f"{index.data}: no training objects with an input view for the retrieval baseline")
+        self.codes = torch.stack([self._descriptor(im) for im in self.images])
+
+    def _descriptor(self, image: torch.Tensor) -> torch.Tensor:
+        import torch.nn.functional as F
+
+        return F.adaptive_avg_pool2d(image[None], self.SIZE)[0].flatten()
+
+    def nearest(self, image: torch.Tensor, exclude_uid: str | None = None) -> Match:
+        """The library entry closest to `image` (a model input), skipping the object `exclude_uid`."""
+        dist = ((self.codes - self._descriptor(image)[None]) ** 2).mean(dim=1)
+        if exclude_uid is not None:
+            dist[[i for i, (uid, _) in enumerate(self.keys) if uid == exclude_uid]] = math.inf
+        best = int(torch.argmin(dist))
+        return Match(self.keys[best][0], self.keys[best][1], self.images[best], float(dist[best]))
+
+
+def object_categories(data: str, manifest: str | Path | None) -> dict[str, str]:
+    """Category by uid: the renders' objects.parquet `category` column, else a `tk curate` folder's manifest."""
+    import pyarrow.parquet as pq
+
+    from tk.contracts import read_table
+
+    if manifest is not None:
+        path = Path(manifest) / "manifest.parquet" if Path(manifest).is_dir() else Path(manifest)
+        if not path.is_file():
+            raise TkError(f"--manifest {manifest}: no manifest.parquet (give a `tk curate` output folder)")
+        table = read_table(path, "manifest", columns=["uid", "category"])
+    else:
+        objects = Path(str(data)) / "objects.parquet"
+        if "://" in str(data) or not objects.is_file() or "category" not in pq.read_schema(objects).names:
+            return {}
+        table = pq.read_table(objects, columns=["uid", "category"])
+    return {u: c for u, c in zip(table.column("uid").to_pylist(), table.column("category").to_pylist()) if c}
 
 
 def evaluate(checkpoint_dir: str | Path, data: str | Path, out: str | Path, split: str = "test",
              gt_meshes: str | Path | None = None, mesh_resolution: int = MESH_RESOLUTION, limit: int | None = None,
-             raw_weights: bool = False) -> dict:
-    """Evaluate a checkpoint on `split` of `data`; writes report.json, report.md and grid.png into `out`."""
+             raw_weights: bool = False, views: str = "auto", baseline: str = "white",
+             manifest: str | Path | None = None) -> dict:
+    """Evaluate a checkpoint on `split` of `data`; writes report.json, report.md and grid.png into `out`.
+
+    `views`: auto | all | a comma list (scored_views); `baseline` "retrieval" adds the retrieval baseline, whose
+    library is the `train` split of `data`; `manifest` gives categories when the renders carry none.
+    """
     from tk.train.lpips_weights import load_lpips
 
     folder = resolve_checkpoint(checkpoint_dir)
     if gt_meshes is not None and not Path(gt_meshes).is_dir():
         raise TkError(f"--gt-meshes {gt_meshes}: no such folder (it holds <uid>.glb/.obj/.ply/.stl meshes)")
+    if baseline not in BASELINES:
+        raise TkError(f"--baseline {baseline!r}: choose {' or '.join(BASELINES)}")
+    run_cfg = training_config(folder)
+    held_out = list(run_cfg.data.exclude_views) if run_cfg is not None else []
+    chosen_views = scored_views(views, held_out)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, weights = load_model(folder, raw_weights)
     model = model.to(device)
     model.renderer.set_chunk_size(EVAL_CHUNK)
     index = ShardIndex(str(data), split)
     reader = RowReader(index)
+    categories = object_categories(str(data), manifest)
+    retrieval = None
+    if baseline == "retrieval":
+        library = ShardIndex(str(data), "train")
+        if run_cfg is not None and run_cfg.data.max_objects is not None:  # the objects the run trained on
+            from tk.train.loop import first_objects
+
+            library.objects = first_objects(library.objects, run_cfg.data.max_objects)
+        retrieval = Retrieval(library, model.cfg.cond_image_size, held_out)
     lpips_model = load_lpips("vgg").to(device)
     refs = index.objects[:limit] if limit else index.objects
     stored = stored_surfaces(index, refs) if gt_meshes is None else {}
-    results, grid = [], []
+    results, grid, skipped = [], [], []
     with progress() as bar:
         task = bar.add_task("eval", total=len(refs))
         for ref in refs:
             surface = stored.get(ref.uid) if gt_meshes is None else mesh_points(gt_meshes, ref.uid, metrics.N_POINTS)
-            row, pictures = evaluate_object(model, ref, reader, lpips_model, surface, mesh_resolution)
+            row, pictures = evaluate_object(model, ref, reader, lpips_model, surface, mesh_resolution, chosen_views,
+                                            retrieval)
+            bar.advance(task)
+            if row is None:
+                skipped.append(ref.uid)
+                continue
+            row["split"], row["category"] = ref.split, categories.get(ref.uid)
             if surface is None:
                 row["note"] = "no ground-truth surface" + (f" in {gt_meshes}" if gt_meshes is not None else "")
             results.append(row)
             grid.append(pictures)
-            bar.advance(task)
+    if not results:
+        raise TkError(f"{data}: none of the {len(refs)} '{split}' object(s) has the views to score ({views}) and an "
+                      "input view besides them; choose other --views")
+    selection = {"views": views, "scored": chosen_views, "held_out_in_training": held_out,
+                 "baseline": baseline, "skipped": skipped}
     report = _report(folder, str(data), split, results, weights, mesh_resolution,
-                     "--gt-meshes" if gt_meshes is not None else "render")
+                     "--gt-meshes" if gt_meshes is not None else "render", selection)
     out = Path(out)
     atomic.write_text(out / "report.json", json.dumps(report, indent=2, allow_nan=True) + "\n")
     atomic.write_text(out / "report.md", _markdown(report))
@@ -192,19 +342,38 @@ def evaluate(checkpoint_dir: str | Path, data: str | Path, out: str | Path, spli
     return report
 
 
-def _report(folder: Path, data: str, split: str, results: list[dict[str, Any]], weights: str, resolution: int,
-            truth: str) -> dict[str, Any]:
-    summary: dict[str, Any] = {}
+def _means(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Means over rows of every image and surface metric (NaN values left out), and the row count."""
+    out: dict[str, Any] = {}
     for k in (*IMAGE_KEYS, *SURFACE_KEYS):
-        vals = [r[k] for r in results if k in r and not (isinstance(r[k], float) and math.isnan(r[k]))]
-        summary[k] = float(np.mean(vals)) if vals else None
-    summary["objects"] = len(results)
+        vals = [r[k] for r in rows if k in r and not (isinstance(r[k], float) and math.isnan(r[k]))]
+        out[k] = float(np.mean(vals)) if vals else None
+    out["objects"] = len(rows)
+    return out
+
+
+def _report(folder: Path, data: str, split: str, results: list[dict[str, Any]], weights: str, resolution: int,
+            truth: str, selection: dict[str, Any]) -> dict[str, Any]:
+    summary = _means(results)
     summary["meshes_compared"] = sum(1 for r in results if "chamfer" in r and not math.isnan(r["chamfer"]))
+    baselines: dict[str, Any] = {"white": {"psnr": summary["white_psnr"]}}
+    if selection["baseline"] == "retrieval":
+        baselines["retrieval"] = _means([r["retrieval"] for r in results])
+    groups: dict[str, dict[str, Any]] = {}
+    for key in ("category", "split"):
+        names = sorted({r[key] for r in results if r.get(key)})
+        if len(names) > 1 or key == "category" and names:
+            groups[key] = {n: _group(results, key, n, selection["baseline"]) for n in names}
     gt = ("the surface points the render stage stored (Blender's evaluated geometry, "
           "docs/render.md)" if truth == "render" else f"{metrics.N_POINTS} points sampled on the --gt-meshes files")
+    scored = selection["scored"]
     protocol = {
         "weights": "EMA (ema.safetensors)" if weights == "ema" else "raw (model.safetensors)",
-        "novel_views": "every view but the input, full resolution, on white; per object the mean over its views",
+        "novel_views": ("every view but the input" if scored is None else f"views {scored}") + (
+            f" (--views {selection['views']}; the run held views {selection['held_out_in_training']} out of training)"
+            if selection["held_out_in_training"] else f" (--views {selection['views']})") +
+            "; the input is the first uncut input view outside them; full resolution, on white; per object the mean "
+            "over its views",
         "white_psnr": "PSNR of an all-white image against the same targets (the floor a prediction must beat)",
         "iou": "mask IoU of predicted opacity > 0.5 against render alpha > 0.5",
         "lpips": "VGG, lpips 0.1.4 heads, backbone built by `tk weights lpips`",
@@ -215,8 +384,23 @@ def _report(folder: Path, data: str, split: str, results: list[dict[str, Any]], 
                    "units of the normalised object (longest bbox side 1), independent of the input view's distance; "
                    f"F-score thresholds {list(metrics.F_THRESHOLDS)} in the same units",
     }
+    if selection["baseline"] == "retrieval":
+        protocol["retrieval"] = (Retrieval.__doc__ or "").split("\n\n")[1].strip().replace("\n    ", " ") + (
+            " Library: every input view of the run's training objects (the train split of the same renders, its "
+            "data.max_objects when it set one; views held out of training excluded), "
+            "never the scored object itself. No LPIPS.")
+    if selection["skipped"]:
+        protocol["skipped"] = f"{len(selection['skipped'])} object(s) without the scored views or another input view"
     return {"checkpoint": os.fspath(folder), "data": data, "split": split, "weights": weights, "summary": summary,
-            "protocol": protocol, "objects": results}
+            "baselines": baselines, "groups": groups, "protocol": protocol, "objects": results}
+
+
+def _group(results: list[dict[str, Any]], key: str, name: str, baseline: str) -> dict[str, Any]:
+    rows = [r for r in results if r.get(key) == name]
+    out = {"model": _means(rows)}
+    if baseline == "retrieval":
+        out["retrieval"] = _means([r["retrieval"] for r in rows])
+    return out
 
 
 def _fmt(v: Any) -> str:
@@ -225,16 +409,34 @@ def _fmt(v: Any) -> str:
 
 def _markdown(report: dict[str, Any]) -> str:
     keys = [*IMAGE_KEYS, *SURFACE_KEYS]
+    head = ["| rows | objects | " + " | ".join(keys) + " |", "|" + " --- |" * (len(keys) + 2)]
+
+    def line(label: str, m: dict[str, Any]) -> str:
+        return f"| {label} | {m.get('objects', '')} | " + " | ".join(_fmt(m.get(k)) for k in keys) + " |"
+
     lines = [f"# tk eval: {report['checkpoint']}", "", f"Data `{report['data']}`, split `{report['split']}`, "
-             f"{report['summary']['objects']} object(s), {report['weights']} weights.", "", "## Summary", "",
-             "| " + " | ".join(keys) + " |", "|" + " --- |" * len(keys),
-             "| " + " | ".join(_fmt(report["summary"][k]) for k in keys) + " |", "", "## Per object", "",
-             "| uid | " + " | ".join(keys) + " | note |", "|" + " --- |" * (len(keys) + 2)]
+             f"{report['summary']['objects']} object(s), {report['weights']} weights.", "", "## Summary", "", *head,
+             line("model", report["summary"])]
+    if "retrieval" in report["baselines"]:
+        lines.append(line("retrieval baseline", report["baselines"]["retrieval"]))
+    lines.append(f"| all-white baseline | | white PSNR {_fmt(report['baselines']['white']['psnr'])} |" + " |" * (len(keys) - 1))
+    for key, groups in report.get("groups", {}).items():
+        lines += ["", f"## By {key}", "", *head]
+        for name, g in groups.items():
+            lines.append(line(f"{name}: model", g["model"]))
+            if "retrieval" in g:
+                lines.append(line(f"{name}: retrieval", g["retrieval"]))
+    lines += ["", "## Per object", "", "| uid | split | category | " + " | ".join(keys) + " | note |",
+              "|" + " --- |" * (len(keys) + 4)]
     for r in report["objects"]:
-        lines.append(f"| {r['uid'][:12]} | " + " | ".join(_fmt(r.get(k)) for k in keys) + f" | {r.get('note', '')} |")
-    lines += ["", "Per-view scores are in report.json (`objects[].views`).", "", "## Protocol", ""]
+        lines.append(f"| {r['uid'][:12]} | {r.get('split', '')} | {r.get('category') or ''} | "
+                     + " | ".join(_fmt(r.get(k)) for k in keys) + f" | {r.get('note', '')} |")
+    lines += ["", "Per-view scores are in report.json (`objects[].views`); the retrieval baseline's per object in "
+              "`objects[].retrieval`.", "", "## Protocol", ""]
     lines += [f"- {k}: {v}" for k, v in report["protocol"].items()]
-    lines += ["", "`grid.png`: per object, the input, then (prediction, ground truth) for two novel views.", ""]
+    lines += ["", "`grid.png`: per object, the input, then (prediction, ground truth) for two novel views"
+              + (", the retrieval baseline's prediction after the first pair" if "retrieval" in report["baselines"]
+                 else "") + ".", ""]
     return "\n".join(lines)
 
 
@@ -244,7 +446,7 @@ def _write_grid(path: Path, rows: list[list[np.ndarray]]) -> None:
     if not rows:
         return
     size = max(p.shape[0] for r in rows for p in r)
-    canvas = np.ones((len(rows) * size, 5 * size, 3), dtype=np.float32)
+    canvas = np.ones((len(rows) * size, max(len(r) for r in rows) * size, 3), dtype=np.float32)
     for i, row in enumerate(rows):
         for j, pic in enumerate(row):
             im = Image.fromarray((pic.clip(0, 1) * 255).astype(np.uint8)).resize((size, size))
@@ -259,4 +461,5 @@ from tk.train.config import EvalRun  # noqa: E402  (tk eval's options; beside it
 def run(job: EvalRun) -> dict[str, Any]:
     """Evaluate `job` (tk eval's entry point); the report's `summary` holds the means over objects."""
     return evaluate(job.checkpoint, job.data, job.out, split=job.split, gt_meshes=job.gt_meshes,
-                    mesh_resolution=job.mesh_resolution, limit=job.limit, raw_weights=job.raw_weights)
+                    mesh_resolution=job.mesh_resolution, limit=job.limit, raw_weights=job.raw_weights,
+                    views=job.views, baseline=job.baseline, manifest=job.manifest)

@@ -156,11 +156,21 @@ def run(job: TrainRun) -> dict[str, Any]:
     return {"out": str(job.out), "checkpoint": str(last)}
 
 
+def first_objects(objects: list[Any], n: int) -> list[Any]:
+    """The first `n` objects by sha256 of their uid, in their shard order: nested for growing n, any split."""
+    import hashlib
+
+    chosen = set(sorted((o.uid for o in objects), key=lambda u: hashlib.sha256(u.encode()).hexdigest())[:n])
+    return [o for o in objects if o.uid in chosen]
+
+
 def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: bool, init: Any, init_dino: Any,
            dist: distributed.Dist) -> Path:
     cfg, last = _prepare_run(config, out, resume, dist.is_main, init)
     stop = max_steps or cfg.train.max_steps
     index = ShardIndex(data, cfg.data.split, cfg.data.input_fovy_tolerance_deg, cfg.data.exclude_views)
+    if cfg.data.max_objects is not None:
+        index.objects = first_objects(index.objects, cfg.data.max_objects)
     model = build_model(cfg, init if last is None else None, init_dino if last is None else None, cfg.train.seed)
     model.to(dist.device)
     ema = EMA(model, cfg.optim.ema_decay) if cfg.optim.ema_decay > 0 else None

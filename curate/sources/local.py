@@ -1,7 +1,7 @@
 """A local folder of 3D files: one candidate row per model file, uid = sha256 of the file's bytes.
 
 Licenses come, in this order, from a `--licenses FILE` mapping (CSV or JSON: path → license, with
-optional author/title/url), a `<file>.license` sidecar, or a `LICENSE` file in the model's folder or a
+optional author/title/url/category; `tk fetch` writes one), a `<file>.license` sidecar, or a `LICENSE` file in the model's folder or a
 parent up to the input root; otherwise `unknown`. The same bytes under two paths are one object (one
 uid): the first path in sorted order is kept and the others are counted in the report.
 
@@ -38,7 +38,7 @@ def walk(root: Path) -> confine.Walk:
 
 
 def load_mapping(path: Path, input_root: Path) -> dict[Path, dict[str, str]]:
-    """Read a `--licenses` CSV/JSON mapping into {resolved path: {license, author, title, url}}."""
+    """Read a `--licenses` CSV/JSON mapping into {resolved path: {license, author, title, url, category}}."""
     if not path.is_file():
         raise TkError(f"--licenses {path}: file not found")
     try:
@@ -54,7 +54,13 @@ def load_mapping(path: Path, input_root: Path) -> dict[Path, dict[str, str]]:
     except (OSError, ValueError, csv.Error) as e:
         raise TkError(f"--licenses {path}: not a readable CSV/JSON mapping ({e})") from None
     if not records or not all(isinstance(r, dict) and r.get("path") and "license" in r for r in records):
-        raise TkError(f"--licenses {path}: every entry needs 'path' and 'license' (optional: author, title, url)")
+        raise TkError(f"--licenses {path}: every entry needs 'path' and 'license' (optional: author, title, url, "
+                      "category)")
+    for i, r in enumerate(records):
+        # an empty license would silently fall through to a sidecar or `unknown`: say which row lacks it
+        if not str(r.get("license") or "").strip():
+            raise TkError(f"--licenses {path}: entry {i + 1} ({r['path']}) has no license; give one "
+                          "(e.g. CC-BY-4.0, or 'unknown' to let the policy reject it)")
     out: dict[Path, dict[str, str]] = {}
     for r in records:
         rel = Path(str(r["path"]))
@@ -124,7 +130,8 @@ def rows(root: Path, licenses_file: Path | None = None, limit: int | None = None
             "uid": uid, "source": "local", "file_identifier": str(file.relative_to(root)),
             "file_type": formats.file_type(file), "sha256": uid, "license_raw": raw,
             "attribution": attribution, "title": info.get("title"), "author": info.get("author"),
-            "url": info.get("url"), "size_bytes": file.stat().st_size, "local_path": str(file),
+            "url": info.get("url"), "category": info.get("category"), "size_bytes": file.stat().st_size,
+            "local_path": str(file),
         }
 
 
@@ -134,6 +141,7 @@ def _refused_row(file: Path, root: Path, why: str) -> dict:
     return {
         "uid": confine.refused_uid(rel), "source": "local", "file_identifier": rel,
         "file_type": formats.file_type(file), "sha256": None, "license_raw": _sidecar_license(file, root),
-        "attribution": None, "title": None, "author": None, "url": None, "size_bytes": None, "local_path": None,
+        "attribution": None, "title": None, "author": None, "url": None, "category": None, "size_bytes": None,
+        "local_path": None,
         "metadata": json.dumps({"refused": why}),
     }

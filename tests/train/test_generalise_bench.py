@@ -1,0 +1,85 @@
+"""bench/generalise's own logic: training subsets (data.max_objects), the targets it checks, the docs block it writes,
+and the key that keeps a run folder from being reused with another config or other renders."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from tk.errors import TkError
+
+
+def _summary(iou: float, f: float, psnr: float, white: float = 20.0, n: int = 86) -> dict:
+    return {"iou": iou, "fscore@0.1": f, "chamfer": 0.1, "psnr": psnr, "white_psnr": white, "objects": n}
+
+
+def test_first_objects_are_nested_and_keep_shard_order():
+    from types import SimpleNamespace
+
+    from tk.train.loop import first_objects
+
+    objects = [SimpleNamespace(uid=f"u{i:03d}") for i in range(50)]
+    ten, twenty = first_objects(objects, 10), first_objects(objects, 20)
+    assert len(ten) == 10 and len(twenty) == 20 and {o.uid for o in ten} <= {o.uid for o in twenty}
+    assert [o.uid for o in twenty] == sorted(o.uid for o in twenty)  # shard order kept, not hash order
+    assert {o.uid for o in ten} != {f"u{i:03d}" for i in range(10)}  # a hash choice, not the first ten
+    assert len(first_objects(objects, 500)) == 50
+
+
+def test_max_objects_is_checked():
+    from tk.train.config import load_config, with_overrides
+
+    assert with_overrides(load_config("generalise"), data={"max_objects": 100}).data.max_objects == 100
+    with pytest.raises(TkError, match="data.max_objects must be an integer >= 1"):
+        with_overrides(load_config("generalise"), data={"max_objects": 0})
+
+
+def test_markdown_checks_targets_against_retrieval():
+    from bench.generalise.report import markdown
+
+    runs = {f"seed{s}-all": {"seed": s, "size": None, "steps": 100,
+                             "test": _summary(0.80 + 0.01 * s, 0.70, 26.0), "test_retrieval": _summary(0.74, 0.60, 23.0),
+                             "val": _summary(0.8, 0.7, 26.0), "val_retrieval": _summary(0.7, 0.6, 23.0)}
+            for s in (0, 1, 2)}
+    runs["seed0-all"]["train_views"] = _summary(0.9, 0.8, 28.0)
+    text = markdown({"config": "generalise", "runs": runs, "timings": {"train:seed0-all": 600.0}}, test=True)
+    assert "| test objects (never trained on): model | 86 | 0.810 ± 0.010 |" in text
+    # IoU 0.81 >= 0.75 and >= 0.74 + 0.05; F 0.70 >= 0.65 but not >= 0.60 + 0.05 + ... (0.65: met); PSNR +6 dB
+    assert "IoU 0.810 ≥ 0.75: met" in text and "PSNR − white 6.00 ≥ 5.0 dB: met" in text
+    assert "F@0.1 ≥ retrieval + 0.05 (0.650): met" in text
+    runs["seed1-all"]["test_retrieval"] = _summary(0.79, 0.6, 23.0)
+    text = markdown({"config": "generalise", "runs": runs}, test=True)
+    assert "IoU ≥ retrieval + 0.05 (0.807): met" in text  # mean retrieval (0.74+0.79+0.74)/3 = 0.7567
+    runs["seed0-all"]["test_retrieval"] = runs["seed2-all"]["test_retrieval"] = _summary(0.79, 0.6, 23.0)
+    assert "IoU ≥ retrieval + 0.05 (0.840): **missed**" in markdown({"config": "g", "runs": runs}, test=True)
+    assert "training objects, views never trained on (seed 0)" in text
+
+
+def test_replace_block(tmp_path):
+    from bench.generalise.report import BEGIN, END, replace_block
+
+    doc = tmp_path / "train.md"
+    doc.write_text(f"# t\n\nbefore\n{BEGIN}\nold table\n{END}\nafter\n")
+    replace_block(doc, "| new |\n")
+    assert doc.read_text() == f"# t\n\nbefore\n{BEGIN}\n| new |\n{END}\nafter\n"
+    (tmp_path / "none.md").write_text("no markers")
+    with pytest.raises(SystemExit, match="no <!-- bench.generalise:begin -->"):
+        replace_block(tmp_path / "none.md", "x")
+
+
+def test_run_key_changes_with_config_and_renders(tmp_path):
+    from bench.generalise.__main__ import key_of, run_config
+
+    release = tmp_path / "release"
+    (release / "renders").mkdir(parents=True)
+    (release / "SHA256SUMS").write_text("aaa  renders/shards/shard-00000.parquet\n")
+    raw = run_config("generalise", 0, None, None)
+    base = key_of(raw, release / "renders")
+    assert key_of(run_config("generalise", 1, None, None), release / "renders") != base
+    assert key_of(run_config("generalise", 0, 100, None), release / "renders") != base
+    (release / "SHA256SUMS").write_text("bbb  renders/shards/shard-00000.parquet\n")
+    assert key_of(raw, release / "renders") != base
+    assert raw["data"]["exclude_views"] == [12, 13, 14, 15] and raw["train"]["seed"] == 0
