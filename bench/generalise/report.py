@@ -127,7 +127,7 @@ def unseen_figure(run: Path, renders: Path, report_path: Path, dest: Path, per_c
         rows = sorted(rows, key=lambda r: r["iou"])
         chosen.append((cat, rows[len(rows) // 2]))
     model, _ = load_model(resolve_checkpoint(run))
-    index = ShardIndex(str(renders), "test")
+    index = ShardIndex(str(renders), report["split"])
     reader = RowReader(index)
     refs = {ref.uid: ref for ref in index.objects}
     views = report["objects"][0]["views"]
@@ -144,7 +144,7 @@ def unseen_figure(run: Path, renders: Path, report_path: Path, dest: Path, per_c
             if i == 0:
                 ax.set_title(title, fontsize=7)
         axes[i, 0].set_ylabel(f"{cat}\nIoU {row['iou']:.2f}", fontsize=7)
-    fig.suptitle("Unseen test objects (median IoU of each category)", fontsize=9)
+    fig.suptitle(f"Unseen {report['split']} objects (median IoU of each category)", fontsize=9)
     fig.tight_layout()
     dest.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(dest, dpi=150)
