@@ -44,6 +44,8 @@ def load_mapping(path: Path, input_root: Path) -> dict[Path, dict[str, str]]:
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, (dict, list)):
+                raise TkError(f"--licenses {path}: a JSON {type(data).__name__}, not a list or mapping of entries")
             records = (
                 [{"path": k, **(v if isinstance(v, dict) else {"license": v})} for k, v in data.items()]
                 if isinstance(data, dict) else list(data)
@@ -62,12 +64,17 @@ def load_mapping(path: Path, input_root: Path) -> dict[Path, dict[str, str]]:
             raise TkError(f"--licenses {path}: entry {i + 1} ({r['path']}) has no license; give one "
                           "(e.g. CC-BY-4.0, or 'unknown' to let the policy reject it)")
     out: dict[Path, dict[str, str]] = {}
-    for r in records:
+    for i, r in enumerate(records):
         rel = Path(str(r["path"]))
         # Paths are relative to the mapping file's folder (as in manifests/sample/SOURCES.csv), or to --input.
         for base in (path.parent, input_root):
-            cand = (base / rel).resolve()
-            if cand.exists():
+            try:
+                cand = (base / rel).resolve()
+                found = cand.exists()
+            except (OSError, ValueError) as e:  # a NUL byte, a name longer than the filesystem allows
+                raise TkError(f"--licenses {path}: entry {i + 1} ({str(r['path'])[:60]!r}): not a usable path "
+                              f"({type(e).__name__})") from None
+            if found:
                 out[cand] = {k: str(v) for k, v in r.items() if v not in (None, "")}
     return out
 

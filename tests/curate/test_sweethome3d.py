@@ -156,3 +156,17 @@ def test_curate_takes_license_creator_title_and_category(unpacked, tmp_path, ray
     cfg2 = CurateConfig(source="local", input=out / "objects", licenses=out / "SOURCES.csv", out=tmp_path / "cur2",
                         license="cc-by", workers=2, where="category <> 'Kitchen'")
     assert curate(cfg2)["kept"] == 2
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("map.json", "5", "not a list or mapping"),
+    ("map.json", "null", "not a list or mapping"),
+    ("map.json", '[{"path": "' + "x" * 300 + '", "license": "by"}]', r"entry 1 \('x+'\): not a usable path"),
+    ("map.csv", "path,license\n" + "x" * 300 + ",by\n", r"entry 1 \('x+'\): not a usable path"),
+    ("map.json", '[{"path": "a\\u0000b", "license": "by"}]', "entry 1 .*: not a usable path"),
+])
+def test_mapping_that_is_not_a_mapping_is_one_line(tmp_path, sample_objects, name, text, message):
+    (tmp_path / name).write_text(text)
+    with pytest.raises(TkError, match=message) as e:
+        local.load_mapping(tmp_path / name, sample_objects)
+    assert "\n" not in str(e.value)
