@@ -177,7 +177,8 @@ def training_view(renders: Path, out_png: Path) -> dict[str, Any]:
 
 def collection_model() -> Path:
     """The collection-trained model shipped in the repo (models/sweethome3d-cpu)."""
-    folder = REPO / "models" / "sweethome3d-cpu"
+    from tk.model.cli import SHIPPED_MODEL as folder
+
     if not (folder / "model.safetensors").is_file():
         raise TkError(f"{folder}: the shipped collection model is missing; is this a full tk checkout?")
     return folder
