@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 
-from bench.fit.data import HELD_OUT, render_set
+from bench.fit.data import HELD_OUT, render_set, renders_fingerprint, result_key
 from bench.fit.measure import Gauge, mean_scores, score_code
 
 KEYS = ("iou", "psnr", "white_psnr", "fscore@0.1", "chamfer")
@@ -88,15 +88,19 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
     cfg = load_config(config)
     cfg = with_overrides(cfg, data={"split": "all", "exclude_views": list(HELD_OUT)})
     model_cfg = load_model_config(cfg.model) if isinstance(cfg.model, str) else cfg.model_config()
-    name = Path(config).stem  # a preset name, or a config file's name
+    name = Path(config).stem  # a preset name, or a config file's name (readable part of the folder names)
     if upsample_factor is not None and upsample_factor != model_cfg.post_processor.upsample_factor:
         # finer planes from the same tokens: both the oracle and the trained model get them
         model_cfg = replace(model_cfg, post_processor=replace(model_cfg.post_processor, upsample_factor=upsample_factor))
         cfg = replace(cfg, model={**model_cfg.to_official_dict(), "vit": asdict(model_cfg.vit)})
         name += f"-x{upsample_factor}"
+    # results are keyed by what they depend on, not by a file name: editing configs/train/cpu.yaml, the model
+    # preset or the renders starts new ones instead of returning old ones
+    renders_key = renders_fingerprint(data)
+    model_key = {**model_cfg.to_official_dict(), "vit": asdict(model_cfg.vit)}
     rows: dict[str, dict[str, Any]] = {ref.uid: {} for ref in index.objects if ref.uid in g}
-    # the oracle's scores are kept per (lighting, model, steps): a rerun only trains and scores what is new
-    cache = out / f"oracle-{tag}-{name}-{oracle_steps}-v3.json"
+    # the oracle's scores are kept per (lighting, model, steps, renders): a rerun only trains and scores what is new
+    cache = out / f"oracle-{tag}-{name}-{oracle_steps}-{result_key('oracle-v3', model_key, oracle_steps, renders_key)}.json"
     cached = json.loads(cache.read_text()) if cache.is_file() else {}
     t0 = time.perf_counter()
     for ref in index.objects:
@@ -111,7 +115,7 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
         rows[ref.uid]["oracle"] = cached[ref.uid]
         print(f"  oracle {per} {ref.uid[:10]}: " + _fmt(rows[ref.uid]["oracle"]), flush=True)
     oracle_s = time.perf_counter() - t0
-    run = out / f"run-{tag}-{name}"
+    run = out / f"run-{tag}-{name}-{result_key(cfg.to_dict(), model_key, max_steps, renders_key)}"
     t0 = time.perf_counter()
     last = train(cfg, str(data), run, max_steps=max_steps, resume=True)
     timing = run / "bench-seconds.json"  # a rerun reuses a finished run: keep the time of the run that trained it

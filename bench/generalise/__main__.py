@@ -1,7 +1,7 @@
 """bench/generalise: does a model trained with tk reconstruct objects it never saw? The whole path on a real collection.
 
     python -m bench.generalise --out OUT [--config generalise] [--seeds 0,1,2] [--sizes 100,300,all]
-                               [--max-steps N] [--test] [--docs docs/train.md]
+                               [--max-steps N] [--test] [--docs docs/train.md] [--ship models/sweethome3d-cpu]
 
 1. `tk fetch sweethome3d --out OUT/collection`: Debian's sweethome3d-furniture (820 textured OBJ models).
 2. `tk release build manifests/sweethome3d-release.yaml --source-root OUT --out OUT/release`: curate (cc-by
@@ -150,6 +150,8 @@ def main() -> None:
     p.add_argument("--max-steps", type=int, default=None, help="override the preset's train.max_steps")
     p.add_argument("--test", action="store_true", help="also score the test split (do this once, for the report)")
     p.add_argument("--docs", default=None, help="write the table into this markdown file's bench.generalise block")
+    p.add_argument("--ship", default=None, help="copy the seed-0 model with its card into this folder "
+                                                "(models/sweethome3d-cpu)")
     args = p.parse_args()
     out = Path(args.out).resolve()
     timings = Timings(out / "timings.json")
@@ -190,6 +192,10 @@ def main() -> None:
     print(table)
     if args.docs:
         replace_block(Path(args.docs), table)
+    if args.ship:
+        from bench.generalise.ship import ship
+
+        ship(out / "run", out / "release", results, Path(args.ship))
 
 
 if __name__ == "__main__":
