@@ -374,7 +374,8 @@ def _report(folder: Path, data: str, split: str, results: list[dict[str, Any]], 
             if selection["held_out_in_training"] else f" (--views {selection['views']})") +
             "; the input is the first uncut input view outside them; full resolution, on white; per object the mean "
             "over its views",
-        "white_psnr": "PSNR of an all-white image against the same targets (the floor a prediction must beat)",
+        "white_psnr": "PSNR of an all-white image against the same targets (the floor a prediction must beat); "
+                      f"every PSNR is capped at {metrics.PSNR_CAP:g} dB (an exact match)",
         "iou": "mask IoU of predicted opacity > 0.5 against render alpha > 0.5",
         "lpips": "VGG, lpips 0.1.4 heads, backbone built by `tk weights lpips`",
         "mesh": f"marching cubes at {resolution}^3 over the model's box, density {DENSITY_THRESHOLD:g}; "

@@ -22,10 +22,13 @@ F_THRESHOLDS = (0.05, 0.1)
 N_POINTS = 10_000
 
 
+PSNR_CAP = 100.0  # dB of an exact match (MSE floored at 1e-10): a white object on white must not make a mean inf
+
+
 def psnr(pred: np.ndarray, target: np.ndarray) -> float:
-    """PSNR in dB of two images in [0,1] of the same shape."""
+    """PSNR in dB of two images in [0,1] of the same shape, at most PSNR_CAP."""
     mse = float(np.mean((np.asarray(pred, np.float64) - np.asarray(target, np.float64)) ** 2))
-    return float("inf") if mse == 0 else -10.0 * float(np.log10(mse))
+    return min(PSNR_CAP, -10.0 * float(np.log10(max(mse, 1e-10))))
 
 
 def mask_iou(pred: np.ndarray, target: np.ndarray) -> float:

@@ -62,8 +62,17 @@ def test_image_metrics_of_a_view() -> None:
     opacity = np.zeros((16, 16))
     opacity[4:12, 8:16] = 0.9  # half over the object, half beside it: IoU 32 / 96
     out = image_metrics(target, opacity, rgba, load_lpips("vgg"))
-    assert out["iou"] == pytest.approx(1 / 3) and math.isinf(out["psnr"]) and out["lpips"] < 1e-6
+    assert out["iou"] == pytest.approx(1 / 3) and out["psnr"] == 100.0 and out["lpips"] < 1e-6
     assert out["white_psnr"] == pytest.approx(-10 * np.log10(np.mean((1 - target) ** 2)))
+
+
+def test_psnr_of_an_exact_match_is_capped_so_means_stay_finite() -> None:
+    """A white object on white: the all-white image matches exactly; an inf would make every mean over it inf."""
+    from tk.train import metrics
+
+    white = np.ones((8, 8, 3))
+    assert metrics.psnr(white, white) == metrics.PSNR_CAP == 100.0
+    assert np.isfinite(np.mean([metrics.psnr(white, white), metrics.psnr(white * 0.5, white)]))
 
 
 def test_eval_uses_the_ema_weights_unless_asked_not_to(tiny_run: Path, renders: Path, tmp_path: Path) -> None:

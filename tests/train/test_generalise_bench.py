@@ -83,3 +83,20 @@ def test_run_key_changes_with_config_and_renders(tmp_path):
     (release / "SHA256SUMS").write_text("bbb  renders/shards/shard-00000.parquet\n")
     assert key_of(raw, release / "renders") != base
     assert raw["data"]["exclude_views"] == [12, 13, 14, 15] and raw["train"]["seed"] == 0
+
+
+def test_training_uses_only_max_objects(tmp_path, renders):
+    """data.max_objects: the run's inputs come from that many objects (framing.json counts the input candidates)."""
+    from train_fixtures import write_config
+
+    from tk.train.loop import train
+    from tk.train.shards import ShardIndex
+
+    index = ShardIndex(str(renders), "train")
+    per_object = {len(o.input_views) for o in index.objects}
+    assert len(per_object) == 1 and len(index.objects) == 4
+    cfg = write_config(tmp_path / "two.yaml", data={"max_objects": 2},
+                       train={"max_steps": 1, "log_every": 1, "checkpoint_every": 1})
+    train(cfg, renders, tmp_path / "run")
+    framing = json.loads((tmp_path / "run" / "framing.json").read_text())
+    assert framing["candidates"] == 2 * per_object.pop()
