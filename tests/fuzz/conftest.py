@@ -61,6 +61,11 @@ class FileWatch:
         return [p for p in kind if not any(os.path.realpath(p) == t or os.path.realpath(p).startswith(t + os.sep)
                                            for t in tops)]
 
+    def data_reads(self) -> list[str]:
+        """Reads that are not Python loading code (imports) or tk's own presets (configs/)."""
+        code = (".py", ".pyc", ".so", ".pth")
+        return [p for p in self.reads if not p.endswith(code) and os.sep + "configs" + os.sep not in p]
+
     def under(self, kind: list[str], root: Path) -> list[str]:
         """The paths of `kind` that lie under `root`."""
         top = os.path.realpath(root)
