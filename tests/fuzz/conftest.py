@@ -64,7 +64,9 @@ class FileWatch:
     def data_reads(self) -> list[str]:
         """Reads that are not Python loading code (imports) or tk's own presets (configs/)."""
         code = (".py", ".pyc", ".so", ".pth")
-        return [p for p in self.reads if not p.endswith(code) and os.sep + "configs" + os.sep not in p]
+        tops = {os.path.realpath(p) for p in (*sys.path, sys.prefix, sys.base_prefix) if p}
+        return [p for p in self.reads if not p.endswith(code) and os.sep + "configs" + os.sep not in p
+                and not any(os.path.realpath(p).startswith(t + os.sep) for t in tops)]
 
     def under(self, kind: list[str], root: Path) -> list[str]:
         """The paths of `kind` that lie under `root`."""
