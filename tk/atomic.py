@@ -12,13 +12,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from tk import faults
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temp path beside `path`; on success it is renamed onto `path`, on error removed."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:
+        err = faults.as_storage_error(e, target)
+        if err is None:
+            raise
+        raise err from e
     os.close(fd)
     tmp_path = Path(tmp)
     # mkstemp creates 0600; outputs are shared data, so give them the mode a plain open() would.
@@ -26,6 +34,13 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield tmp_path
         replace(tmp_path, target)
+    except Exception as e:
+        # Named while the temp file still holds its space: a full disk is told apart from other failures.
+        err = faults.as_storage_error(e, target, tmp_path)
+        tmp_path.unlink(missing_ok=True)
+        if err is None or err is e:
+            raise
+        raise err from e
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
