@@ -194,5 +194,7 @@ def _kept_renders(out: Path) -> str:
         return "no shard was complete yet"
     import pyarrow.parquet as pq
 
-    status = pq.read_table(objects, columns=["status"]).column("status").to_pylist()
-    return f"{status.count('ok')} objects rendered are kept"
+    rows = pq.read_table(objects, columns=["status", "shard"]).to_pylist()
+    # objects.parquet is written before its shard: an object counts once its shard is on disk.
+    n = sum(1 for r in rows if r["status"] == "ok" and r["shard"] and (out / "shards" / r["shard"]).is_file())
+    return f"{n} objects rendered are kept"
