@@ -40,7 +40,7 @@ FIXES = {
     E.EROFS: "make the folder writable or choose another --out",
     E.EACCES: "make the folder writable for you or choose another --out",
     E.EPERM: "make the folder writable for you or choose another --out",
-    E.ENOENT: "restore the missing folder or file",
+    E.ENOENT: "restore it, or let the run redo what it held",
     E.EIO: "check the disk",
 }
 # The same causes as libraries spell them in text, for errors that carry no errno.
