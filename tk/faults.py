@@ -141,13 +141,23 @@ def message(e: BaseException, argv: list[str]) -> str | None:
     kept = kept_note(argv)
     if kept:
         parts.append(kept)
-    parts.append(f"{FIXES[code]}, then run `{command_line(argv)}` again to continue")
+    parts.append(f"{FIXES[code]}, then run `{command_line(continue_argv(argv))}` again to continue")
     return "; ".join(parts)
 
 
 def command_line(argv: list[str]) -> str:
     """`tk ARGV` as the user can paste it back (tk's own --debug left out)."""
     return "tk " + " ".join(shlex.quote(a) for a in argv if a != "--debug")
+
+
+def continue_argv(argv: list[str]) -> list[str]:
+    """The arguments that continue a stopped `tk ARGV`: the same, plus `--resume` for a run with checkpoints
+    (tk train refuses to start over a run folder that has them)."""
+    words = [a for a in argv if not a.startswith("-")]
+    out = option(argv, "--out")
+    if words[:1] == ["train"] and "--resume" not in argv and out and any((Path(out) / "checkpoints").glob("step-*")):
+        return [*argv, "--resume"]
+    return argv
 
 
 def option(argv: list[str], name: str) -> str | None:

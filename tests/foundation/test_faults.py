@@ -145,6 +145,7 @@ def test_the_cli_prints_one_line_for_a_storage_fault(tmp_path, capsys, monkeypat
     (tmp_path / "run" / "checkpoints" / "step-0000100").mkdir(parents=True)
     assert main(["train", "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err.strip()
+    # The run has a checkpoint: continuing it needs --resume (tk train never starts over a run's checkpoints).
     assert err == (f"error: no space left on device writing {tmp_path / 'run' / 'metrics.jsonl'}; the last complete "
-                   f"checkpoint is step-0000100; free space on that disk, then run `tk train --out {tmp_path / 'run'}` "
-                   "again to continue")
+                   f"checkpoint is step-0000100; free space on that disk, then run `tk train --out {tmp_path / 'run'} "
+                   "--resume` again to continue")
