@@ -53,14 +53,17 @@ _TEXT = (
 FULL_BYTES = 1 << 20
 
 
-class StorageError(TkError):
-    """A write (or read) that the storage refused; `errno` is the cause, `path` the file or folder."""
+class StorageError(TkError, OSError):
+    """A write (or read) that the storage refused; `errno` is the cause, `path` the file or folder.
+
+    Also an OSError, so code that handled the library's OSError before still does."""
 
     def __init__(self, code: int, path: str | os.PathLike[str] | None, reading: bool = False) -> None:
-        self.errno = code
-        self.path = str(path) if path is not None else None
+        shown = str(path) if path is not None else None
+        super().__init__(f"{CAUSES.get(code, os.strerror(code).lower())} {_verb(code, reading)} {shown or 'a file'}")
+        self.errno = code  # set after OSError's __init__, which resets it
+        self.path = shown
         self.reading = reading
-        super().__init__(f"{CAUSES.get(code, os.strerror(code).lower())} {_verb(code, reading)} {self.path or 'a file'}")
 
     def __reduce__(self) -> tuple:  # crosses process boundaries (Ray workers) intact
         return (StorageError, (self.errno, self.path, self.reading))
