@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.tk-installed
 PYTEST_ARGS ?=
 
-.PHONY: install demo test bench clean-venv lint
+.PHONY: install demo test fuzz bench clean-venv lint
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; tk needs Python 3.11 (bpy 5.0.1 is built for it)"; exit 1; }
@@ -27,6 +27,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
+
+# The property-based tests of every parser of untrusted input with >= 10,000 fresh inputs each (make test runs
+# the same tests on a short fixed budget). FUZZ_EXAMPLES=N changes the budget.
+fuzz: $(STAMP)
+	TK_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10000} $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz \
+		--hypothesis-show-statistics --durations=0 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

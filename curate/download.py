@@ -18,6 +18,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+from tk import atomic
 from tk.hashing import sha256_file
 
 ERROR_PREFIX = "download: "  # starts the probe_error of a row whose file could not be fetched (rule `download_failed`)
@@ -83,7 +84,7 @@ def _fetch_once(url: str, dest: Path, max_bytes: int, timeout: float, sha256: st
                     fh.write(chunk)
         if sha256 and h.hexdigest() != sha256.lower():
             raise DownloadError(f"sha256 mismatch: got {h.hexdigest()[:12]}…, annotation says {sha256[:12]}…")
-        os.replace(tmp, dest)
+        atomic.replace(tmp, dest)
         return dest
     finally:
         tmp.unlink(missing_ok=True)
@@ -120,7 +121,7 @@ def extract(archive: Path, target: Path, max_bytes: int) -> list[Path]:
                 _check_members([(i.name, i.size, i.isdir(), i.issym() or i.islnk() or not (i.isfile() or i.isdir())) for i in infos], max_bytes)
                 tf.extractall(tmp, filter="data")
         shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
+        atomic.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return sorted(p for p in target.rglob("*") if p.is_file())

@@ -10,6 +10,7 @@ policy but `all`.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from tk.errors import TkError
 
@@ -47,12 +48,13 @@ _ALIASES: dict[str, str] = {
     "creative commons gnu gpl": "gpl-2.0", "creative commons gnu lgpl": "lgpl-2.1", "creative commons lgpl": "lgpl-2.1",
 }
 
-# Creative Commons elements, in the order the id spells them; "commercial" and "modif..." in any CC text
-# mean a restriction (e.g. "not for commercial use"), so they count too: a wrong NC only costs an object.
+# Creative Commons elements, in the order the id spells them, each with the word stems that name it;
+# "commercial" and "modif..." in any CC text mean a restriction (e.g. "not for commercial use"), so they count
+# too: a wrong restriction only costs an object, a missed one admits it under a policy it does not meet.
 _CC_ELEMENTS = (
-    ("nc", ("nc", "noncommercial", "commercial")),
-    ("nd", ("nd", "noderivatives", "noderivs", "noderivative", "modification", "modifications", "modify")),
-    ("sa", ("sa", "sharealike")),
+    ("nc", ("nc",), ("commerc",)),
+    ("nd", ("nd",), ("deriv", "modif")),
+    ("sa", ("sa",), ("alike",)),
 )
 _VERSION = re.compile(r"\b([1-4])(?: ([05]))?\b")
 # Sketchfab's short ids (and SPDX-style ones with a version), matched only as the whole value.
@@ -69,10 +71,22 @@ POLICIES = ("cc-by", "commercial", "all")
 
 
 def _key(raw: str) -> str:
-    text = raw.lower().replace("non-commercial", "noncommercial").replace("non commercial", "noncommercial")
-    text = text.replace("no derivatives", "noderivatives").replace("no-derivatives", "noderivatives")
-    text = text.replace("no derivs", "noderivs").replace("share alike", "sharealike").replace("share-alike", "sharealike")
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+    # NFKC folds look-alikes (fullwidth "ＮＣ", no-break spaces) to ASCII and format characters (zero-width
+    # spaces, soft hyphens) are dropped, so no spelling of a restriction slips past the ASCII word split.
+    text = unicodedata.normalize("NFKC", raw)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf").lower()
+    key = " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+    # Two-word spellings become one word after the split, whatever separated them ("Non_Commercial").
+    for two, one in (("non commercial", "noncommercial"), ("no derivatives", "noderivatives"),
+                     ("no derivs", "noderivs"), ("share alike", "sharealike")):
+        key = re.sub(rf"\b{two}\b", one, key)
+    return key
+
+
+def _elements(words: list[str]) -> list[str]:
+    """The CC restrictions (nc, nd, sa) that `words` name, in the order an id spells them."""
+    return [name for name, exact, stems in _CC_ELEMENTS
+            if any(w in exact or any(s in w for s in stems) for w in words)]
 
 
 def _version(key: str) -> str:
@@ -96,7 +110,7 @@ def _creative_commons(key: str) -> str | None:
         return None
     attribution = "attribution" in words or any(
         w == "by" and i > 0 and words[i - 1] in ("cc", "commons") for i, w in enumerate(words))
-    elements = [name for name, spellings in _CC_ELEMENTS if any(s in words for s in spellings)]
+    elements = _elements(words)
     if not attribution:
         zero = "cc0" in words or ("zero" in words and "creative commons" in key)
         return "cc0-1.0" if zero and not elements else None
@@ -130,7 +144,12 @@ def normalize(raw: str | None) -> str:
     if key in _ALIASES:
         return _ALIASES[key]
     if url := _from_url(text):
-        return url
+        # Restrictions written beside the link count too ("NonCommercial, see creativecommons.org/licenses/by/4.0").
+        extra = _elements(key.split())
+        if url.startswith("cc-by") and extra:
+            named = url.split("-")[2:-1]
+            return "-".join(["cc-by", *[e for e, _, _ in _CC_ELEMENTS if e in named or e in extra]]) + "-" + url.rsplit("-", 1)[1]
+        return url if not extra else UNKNOWN
     m = _SHORT_ID.match(key)
     if m:
         elements = [e for e in ("nc", "nd", "sa") if f" {e}" in f" {m.group(1)}"]

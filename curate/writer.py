@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from tk import contracts
+from tk import atomic, contracts
 from tk.errors import ContractError
 
 _DUCK_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.float64(): "DOUBLE"}
@@ -71,7 +71,7 @@ def write_manifest(con: object, query: str, out: Path, duckdb_table_max_rows: in
         if not big:
             con.execute(f"CREATE TABLE manifest_out.objects AS SELECT * FROM read_parquet('{_q(tmp_pq)}')")  # type: ignore[attr-defined]
         con.execute("DETACH manifest_out")  # type: ignore[attr-defined]
-        os.replace(tmp_pq, final_pq)
+        atomic.replace(tmp_pq, final_pq)
         if big:
             # A view binds its file when created, so it is made once the Parquet is in place; if this
             # step fails, the stale manifest.duckdb of an earlier run is removed rather than left behind.
@@ -82,7 +82,7 @@ def write_manifest(con: object, query: str, out: Path, duckdb_table_max_rows: in
             except BaseException:
                 (out / "manifest.duckdb").unlink(missing_ok=True)
                 raise
-        os.replace(tmp_db, out / "manifest.duckdb")
+        atomic.replace(tmp_db, out / "manifest.duckdb")
         counts["duckdb_view"] = int(big)
         return counts
     except BaseException:

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from tk import yamlfile
 from tk.errors import TkError
 from tk.sections import build_section
 
@@ -293,7 +294,7 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Tripo
         raise TkError("model config: expected a mapping at the top level")
     raw = _resolve_interpolations(raw)
     allowed = {"cond_image_size", *(_SECTIONS), *OFFICIAL_CLASSES, "vit"}
-    unknown = sorted(set(raw) - allowed)
+    unknown = sorted(set(raw) - allowed, key=str)  # YAML keys may be numbers too
     if unknown:
         raise TkError(f"model config: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
     for key, value in raw.items():
@@ -317,10 +318,7 @@ def load_model_config(name_or_path: str | Path) -> TripoSRConfig:
     if not path.is_file():
         raise TkError(f"model config {str(name_or_path)!r} not found: give a preset ({', '.join(PRESETS)}), "
                       "a config.yaml, or a folder that holds one")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise TkError(f"model config {path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    raw = yamlfile.read(path, f"model config {path}")
     return config_from_dict(raw, base_dir=path.parent)
 
 

@@ -13,13 +13,14 @@ with one line. `out_lock` keeps a second job out of a folder while one is writin
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tk import atomic
+from tk import atomic, faults
 from tk.contracts import renders
 from tk.errors import TkError
 
@@ -95,6 +96,9 @@ class ShardStore:
 
     def flush(self) -> None:
         """Write the buffered objects as one shard (objects.parquet first, see module doc)."""
+        if not self.shard_dir.is_dir():
+            # --out deleted mid-run: writing on would recreate it holding only the objects of this run's memory.
+            raise faults.StorageError(errno.ENOENT, self.shard_dir)
         if not self._pending_objects:
             self._write_objects()
             return

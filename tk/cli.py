@@ -14,6 +14,7 @@ from typing import Optional
 import typer
 
 import tk
+from tk import faults
 from tk.errors import TkError
 
 # Order is the order of `tk --help`: the pipeline's order.
@@ -60,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     except TkError as e:
         if debug:
             raise
-        typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+        typer.secho(f"error: {faults.message(e, args) if isinstance(e, faults.StorageError) else e}",
+                    fg=typer.colors.RED, err=True)
         return 2
     except KeyboardInterrupt:
         typer.secho("interrupted; finished work is saved, run the same command again to resume", err=True)
@@ -77,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
             return e.exit_code
         if debug:
             raise
+        fault = faults.message(e, args)  # a full disk, a read-only or deleted folder, in any library's words
+        if fault is not None:
+            typer.secho(f"error: {TkError(fault)}", fg=typer.colors.RED, err=True)
+            return 2
         typer.secho(
             f"error: unexpected {type(e).__name__}: {e} (run again with --debug for the traceback)",
             fg=typer.colors.RED,

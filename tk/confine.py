@@ -63,6 +63,8 @@ def resolve(ref: str, folder: str | os.PathLike[str], root: str | os.PathLike[st
     text = unquote(ref.strip())
     if not text:
         raise Refused("an empty file reference")
+    if "\x00" in text:  # no file name holds one; os calls raise ValueError on it
+        raise Refused(f"{ref!r} is not a file name (it holds a NUL byte)")
     if _WINDOWS_ABS.match(text) or os.path.isabs(text):
         raise Refused(f"{ref!r} is an absolute path ({OUTSIDE})")
     if _SCHEME.match(text):
@@ -146,7 +148,10 @@ def _scan_gltf(path: Path, refs: Refs) -> None:
     if not isinstance(doc, dict):
         return  # not a glTF the importers can read either: they report it
     for kind, fatal in (("buffers", True), ("images", False)):
-        for item in doc.get(kind) or []:
+        items = doc.get(kind)
+        if not isinstance(items, list):
+            continue  # malformed: the importers refuse it
+        for item in items:
             uri = item.get("uri") if isinstance(item, dict) else None
             if not isinstance(uri, str) or uri.startswith("data:"):
                 continue
@@ -168,7 +173,7 @@ def _gltf_json(path: Path) -> Any:
                 return json.loads(fh.read(min(length, 256 * 2**20)))
             fh.seek(0)
             return json.loads(fh.read(256 * 2**20))
-    except (OSError, ValueError, struct.error):
+    except (OSError, ValueError, struct.error, RecursionError):  # RecursionError: JSON nested too deep
         return None
 
 
@@ -181,8 +186,12 @@ def _scan_obj(path: Path, refs: Refs) -> None:
         except Refused as e:
             refs.fatal = f"OBJ material library {e}"
             return
-        if mtl.is_file():
-            for t in _MTL_MAP.finditer(mtl.read_bytes()[: 16 * 2**20]):
+        try:
+            text = mtl.read_bytes()[: 16 * 2**20] if mtl.is_file() else b""
+        except OSError:  # a name too long, unreadable: the importer finds no material either
+            text = b""
+        if text:
+            for t in _MTL_MAP.finditer(text):
                 # the file name is the last word; options such as `-bm 0.5` come before it
                 words = t.group(1).decode("utf-8", "replace").split()
                 try:

@@ -59,7 +59,7 @@ def build(cls: type, values: Any, where: str, label: Callable[[dataclasses.Field
     if not isinstance(values, dict):
         raise TkError(f"{where or 'settings'}: expected a mapping, got {type(values).__name__}")
     known = {f.name: f for f in fields(cls) if f.init}
-    unknown = sorted(set(values) - set(known))
+    unknown = sorted(set(values) - set(known), key=str)  # YAML keys may be numbers too
     if unknown:
         raise TkError(f"{where or 'settings'}: unknown key(s) {unknown}; allowed: {sorted(known)}")
     hints = typing.get_type_hints(cls)
@@ -86,7 +86,7 @@ def build_section(what: str, name: str, cls: type, values: Any) -> Any:
     if not isinstance(values, dict):
         raise TkError(f"{what}: section {name!r} must be a mapping")
     known = {f.name for f in fields(cls)}
-    unknown = sorted(set(values) - known)
+    unknown = sorted(set(values) - known, key=str)
     if unknown:
         raise TkError(f"{what}: unknown key(s) {unknown} in section {name!r}; allowed: {sorted(known)}")
     return build(cls, values, f"{what}: section {name!r}", lambda f: f.name)

@@ -64,7 +64,7 @@ def save(
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         manifest = {"step": step, "files": {str(p.relative_to(tmp)): sha256_file(p) for p in files}}
         atomic.write_text(tmp / MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")
-        os.replace(tmp, final)
+        atomic.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -74,11 +74,7 @@ def save(
 
 
 def _point_latest(target: Path) -> None:
-    link = target.parent / "latest"
-    tmp = target.parent / f".latest.tmp-{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    os.symlink(target.name, tmp)  # relative, so the run folder can be moved
-    os.replace(tmp, link)
+    atomic.symlink(target.name, target.parent / "latest")  # relative, so the run folder can be moved
 
 
 def _prune(run: Path, keep_last: int, keep: Path) -> None:

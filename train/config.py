@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from tk import yamlfile
 from tk.errors import TkError
 from tk.sections import build_section, setting
 
@@ -159,7 +160,7 @@ def config_from_dict(raw: dict[str, Any]) -> TrainConfig:
     """Build a validated TrainConfig from a mapping with the five sections."""
     if not isinstance(raw, dict):
         raise TkError("train config: expected a mapping with sections model, data, loss, optim, train")
-    unknown = sorted(set(raw) - {"model", *_SECTIONS})
+    unknown = sorted(set(raw) - {"model", *_SECTIONS}, key=str)  # YAML keys may be numbers too
     if unknown:
         raise TkError(f"train config: unknown section(s) {unknown}; allowed: model, data, loss, optim, train")
     model = raw.get("model", "tiny")
@@ -175,10 +176,7 @@ def load_config(name_or_path: str | Path | TrainConfig) -> TrainConfig:
     path = PRESETS_DIR / f"{name_or_path}.yaml" if str(name_or_path) in PRESETS else Path(name_or_path)
     if not path.is_file():
         raise TkError(f"train config {str(name_or_path)!r} not found: give a preset ({', '.join(PRESETS)}) or a YAML file")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise TkError(f"train config {path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    raw = yamlfile.read(path, f"train config {path}")
     return config_from_dict(raw)
 
 

@@ -8,7 +8,6 @@ verifies, so a failed or killed build never leaves a DIR that looks finished. St
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +62,7 @@ def build_from_spec(spec: ReleaseSpec, spec_text: str, out: Path, workers: int |
         verify_release(staging)
         if out.exists():
             out.rmdir()
-        os.replace(staging, out)
+        atomic.replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tk import yamlfile
 from tk.errors import TkError
 
 SOURCE_KINDS = ("objaverse", "objaverse-xl", "local")
@@ -75,17 +76,13 @@ class ReleaseSpec:
 
 def load_spec(path: str | Path, source_root: str | Path | None = None) -> ReleaseSpec:
     """Read and validate a spec file; relative source paths resolve against `source_root` or the spec's folder."""
-    import yaml
-
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"release spec not found: {path}; pass the path of a YAML spec (see manifests/*.yaml)")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise SpecError(f"{path}: not valid YAML{where}; fix the file") from None
+        raw = yamlfile.read(path, str(path))
+    except TkError as e:
+        raise SpecError(str(e)) from None
     base = Path(source_root) if source_root is not None else path.resolve().parent
     return parse_spec(raw, base, where=str(path))
 
