@@ -12,6 +12,17 @@ from typing import Any
 MODEL_FILES = ("config.yaml", "model.safetensors", "framing.json")  # not train_state.pt: optimiser state, 2x the size
 
 
+def verdict(test: dict[str, Any], base: dict[str, Any]) -> str:
+    """One sentence on whether the model does more than retrieval (IoU and F@0.1 both >= retrieval + 0.05)."""
+    if not test or not base or test.get("fscore@0.1") is None or base.get("fscore@0.1") is None:
+        return "Not scored on the test split yet."
+    if test["iou"] >= base["iou"] + 0.05 and test["fscore@0.1"] >= base["fscore@0.1"] + 0.05:
+        return "It beats the retrieval baseline by at least 0.05 in mask IoU and F@0.1."
+    return ("It does NOT beat the retrieval baseline by the 0.05 in mask IoU and F@0.1 that would show it does more "
+            "than recall a training shape: expect a coarse, colour-matched blob of about the right size, not the "
+            "object's shape.")
+
+
 def ship(run: Path, release: Path, results: dict[str, Any], dest: Path) -> None:
     """Write dest/ (model files, train_config.yaml, release.json, MODEL.md) from the run's last checkpoint."""
     from tk.train import checkpoint
@@ -51,6 +62,8 @@ def ship(run: Path, release: Path, results: dict[str, Any], dest: Path) -> None:
         f"{fmt(test, 'psnr')} | {fmt(test, 'white_psnr')} |",
         f"| retrieval baseline | {fmt(base, 'iou')} | {fmt(base, 'fscore@0.1')} | {fmt(base, 'chamfer')} | "
         f"{fmt(base, 'psnr')} | {fmt(base, 'white_psnr')} |", "",
+        verdict(test, base),
+        "",
         "docs/train.md (\"Does it reconstruct objects it never saw?\") has the full table and what limits it. "
         "Inputs: an RGBA image of one object; `tk infer photo.png --out recon/` uses this model by default. It has "
         "seen 64² renders of furniture and household objects only.",
