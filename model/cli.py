@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-# the collection-trained model shipped in the repo (bench/generalise made it; its MODEL.md says how)
+# the collection-trained model shipped in the repo (bench/generalise made it; its README.md says how)
 SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "models" / "sweethome3d-cpu"
 
 
@@ -37,7 +37,7 @@ def infer_command(
     Example: tk infer chair.png mug.png --model checkpoints/triposr --out recon/
 
     Without --model, the 1.6M-parameter cpu model trained on 639 Sweet Home 3D objects shipped in the repo
-    (models/sweethome3d-cpu/MODEL.md says how it was made and what it scores on unseen objects).
+    (models/sweethome3d-cpu/README.md says how it was made and what it scores on unseen objects).
     """
     from tk.errors import TkError
     from tk.model.infer import InferConfig, infer

@@ -24,7 +24,7 @@ def verdict(test: dict[str, Any], base: dict[str, Any]) -> str:
 
 
 def ship(run: Path, release: Path, results: dict[str, Any], dest: Path) -> None:
-    """Write dest/ (model files, train_config.yaml, release.json, MODEL.md) from the run's last checkpoint."""
+    """Write dest/ (model files, the ViT config folder, train_config.yaml, release.json, README.md) from the run's last checkpoint."""
     from tk.train import checkpoint
 
     last = checkpoint.latest(run)
@@ -33,6 +33,9 @@ def ship(run: Path, release: Path, results: dict[str, Any], dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for name in MODEL_FILES:
         shutil.copy2(last / name, dest / name)
+    for sub in last.iterdir():  # a tk ViT's config.json (tk-vit-cpu/) travels with the weights
+        if sub.is_dir():
+            shutil.copytree(sub, dest / sub.name, dirs_exist_ok=True)
     shutil.copy2(run / "config.yaml", dest / "train_config.yaml")
     record = json.loads((release / "RELEASE.json").read_text())
     sums = hashlib.sha256((release / "SHA256SUMS").read_bytes()).hexdigest()
@@ -66,7 +69,8 @@ def ship(run: Path, release: Path, results: dict[str, Any], dest: Path) -> None:
         "",
         "docs/train.md (\"Does it reconstruct objects it never saw?\") has the full table and what limits it. "
         "Inputs: an RGBA image of one object; `tk infer photo.png --out recon/` uses this model by default. It has "
-        "seen 64² renders of furniture and household objects only.",
+        "seen 64² renders of furniture and household objects only. Its densities often peak below the official "
+        "isosurface level 25 (the level `tk eval` scores at): `tk infer --threshold 5` extracts its blob.",
         "", "License: the weights are derived from CC0 and CC-BY-3.0 models; the release's ATTRIBUTION.md credits "
         "every creator (`tk release build manifests/sweethome3d-release.yaml` writes it).", ""]
-    (dest / "MODEL.md").write_text("\n".join(lines))
+    (dest / "README.md").write_text("\n".join(lines))
