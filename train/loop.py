@@ -26,7 +26,7 @@ from tk.train.data import SampleSpec, make_loader
 from tk.train.losses import TrainingLoss
 from tk.train.optim import EMA, make_optimizer, make_scheduler
 from tk.train.run_log import RunLog, truncate_metrics
-from tk.train.shards import ShardIndex
+from tk.train.shards import ShardIndex, first_by_hash
 
 
 class PatchRenderer(torch.nn.Module):
@@ -158,9 +158,7 @@ def run(job: TrainRun) -> dict[str, Any]:
 
 def first_objects(objects: list[Any], n: int) -> list[Any]:
     """The first `n` objects by sha256 of their uid, in their shard order: nested for growing n, any split."""
-    import hashlib
-
-    chosen = set(sorted((o.uid for o in objects), key=lambda u: hashlib.sha256(u.encode()).hexdigest())[:n])
+    chosen = first_by_hash((o.uid for o in objects), n)
     return [o for o in objects if o.uid in chosen]
 
 
@@ -168,9 +166,9 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
            dist: distributed.Dist) -> Path:
     cfg, last = _prepare_run(config, out, resume, dist.is_main, init)
     stop = max_steps or cfg.train.max_steps
-    index = ShardIndex(data, cfg.data.split, cfg.data.input_fovy_tolerance_deg, cfg.data.exclude_views)
-    if cfg.data.max_objects is not None:
-        index.objects = first_objects(index.objects, cfg.data.max_objects)
+    # one record per chunk (memory independent of the number of objects); data.max_objects: the first by uid hash
+    index = ShardIndex(data, cfg.data.split, cfg.data.input_fovy_tolerance_deg, cfg.data.exclude_views,
+                       keep_objects=False, max_objects=cfg.data.max_objects)
     model = build_model(cfg, init if last is None else None, init_dino if last is None else None, cfg.train.seed)
     model.to(dist.device)
     ema = EMA(model, cfg.optim.ema_decay) if cfg.optim.ema_decay > 0 else None
@@ -180,15 +178,15 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
     opt = make_optimizer(model, cfg.optim)
     sched = make_scheduler(opt, cfg.optim, cfg.train.max_steps)
     if last is not None:
-        step, batches = _restore(last, model, opt, sched, ema, dist)
+        step, batches, stream_items = _restore(last, model, opt, sched, ema, dist)
         if dist.is_main:
             truncate_metrics(out / "metrics.jsonl", step)
     else:
-        step, batches = 0, 0
+        step, batches, stream_items = 0, 0, None
         torch.manual_seed(cfg.train.seed + dist.rank)
     spec = SampleSpec(cfg.data, model.cfg.cond_image_size, cfg.train.seed, dist.rank, dist.world_size)
     framing_text = _framing(out, index, cfg, dist)
-    loader = iter(make_loader(index, spec, skip_batches=batches))
+    loader = make_loader(index, spec, skip_batches=batches, stream_items=stream_items)
     loss_fn = TrainingLoss(cfg.loss).to(dist.device)
     log = RunLog(out) if dist.is_main else None
     saved, nan_streak = last, 0
@@ -235,7 +233,8 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
                 if log is not None and step % cfg.train.image_every == 0:
                     log.images(step, *last_batch)
                 if step % cfg.train.checkpoint_every == 0 or step == stop:
-                    saved = _save(out, step, model, opt, sched, batches, cfg, ema, dist, framing_text) or saved
+                    saved = _save(out, step, model, opt, sched, batches, cfg, ema, dist, framing_text,
+                                  loader.position()) or saved
     finally:
         if log is not None:
             log.close()
@@ -275,8 +274,9 @@ def _accumulate(net: torch.nn.Module, loader: Any, loss_fn: TrainingLoss, cfg: T
 
 
 def _restore(last: Path, model: torch.nn.Module, opt: Any, sched: Any, ema: EMA | None,
-             dist: distributed.Dist) -> tuple[int, int]:
-    """Load a verified checkpoint into the model, optimiser, schedule, EMA and RNG; (step, batches consumed)."""
+             dist: distributed.Dist) -> tuple[int, int, list[int] | None]:
+    """Load a verified checkpoint into the model, optimiser, schedule, EMA and RNG; (step, batches consumed, plan items
+    each loader stream used: None in checkpoints made before they were saved)."""
     from tk.model.checkpoint import read_state_dict
 
     checkpoint.verify(last)
@@ -291,7 +291,8 @@ def _restore(last: Path, model: torch.nn.Module, opt: Any, sched: Any, ema: EMA 
         torch.cuda.set_rng_state(state["rng"][dist.rank]["cuda"], dist.device)
     if ema is not None and (ema_sd := checkpoint.load_ema(last)) is not None:
         ema.model.load_state_dict(ema_sd)
-    return int(state["step"]), int(state["batches"][dist.rank])
+    items = state.get("stream_items")
+    return int(state["step"]), int(state["batches"][dist.rank]), (list(items[dist.rank]) if items else None)
 
 
 def _framing(out: Path, index: ShardIndex, cfg: TrainConfig, dist: distributed.Dist) -> str:
@@ -313,9 +314,11 @@ def _framing(out: Path, index: ShardIndex, cfg: TrainConfig, dist: distributed.D
 
 
 def _save(out: Path, step: int, model: torch.nn.Module, opt: Any, sched: Any, batches: int, cfg: TrainConfig,
-          ema: EMA | None, dist: distributed.Dist, framing_text: str | None = None) -> Path | None:
+          ema: EMA | None, dist: distributed.Dist, framing_text: str | None = None,
+          stream_items: list[int] | None = None) -> Path | None:
     """Gather every rank's RNG state and data position; rank 0 writes the checkpoint folder."""
     positions = _gather(batches)
+    items = _gather(stream_items)
     rngs = _gather(_rng_state())
     # A checksum of the weights per rank: DDP replicas must be identical, the checkpoint records it.
     checksums = _gather(float(sum(p.detach().double().sum() for p in model.parameters())))
@@ -324,7 +327,7 @@ def _save(out: Path, step: int, model: torch.nn.Module, opt: Any, sched: Any, ba
         if len(set(checksums)) > 1:
             raise TkError(f"the {len(checksums)} processes hold different weights at step {step}; "
                           "check that every rank runs the same config and tk version")
-        state = {"step": step, "batches": positions, "rng": rngs, "optimizer": opt.state_dict(),
+        state = {"step": step, "batches": positions, "stream_items": items, "rng": rngs, "optimizer": opt.state_dict(),
                  "scheduler": sched.state_dict(), "weight_checksums": checksums}
         from tk.framing import FRAMING_FILE
 

@@ -84,23 +84,6 @@ def cpu_loop(steps: int, keep: bool) -> dict:
             "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt}
 
 
-def loader_throughput(samples: int, workers: int) -> dict:
-    """Samples per second the tiny loader delivers (decode, patches, rays) with `workers` workers."""
-    from tk.train.config import load_config
-    from tk.train.data import SampleSpec, make_loader
-    from tk.train.shards import ShardIndex
-
-    cfg = load_config("tiny")
-    cfg.data.num_workers = workers
-    cfg.data.batch_size = 1
-    it = iter(make_loader(ShardIndex(str(RENDERS)), SampleSpec(cfg.data, 64)))
-    next(it)
-    t = time.perf_counter()
-    for _ in itertools.islice(it, samples):
-        pass
-    return {"case": f"loader-w{workers}", "samples_per_s": samples / (time.perf_counter() - t)}
-
-
 def triposr_step(views: int, patch: int, ckpt: bool) -> dict:
     """One forward+backward of the official 419M architecture: 1 object, 512x512 input, `views` patches."""
     from tk.train.config import load_config, with_overrides
@@ -151,7 +134,11 @@ def triposr_step(views: int, patch: int, ckpt: bool) -> dict:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--case", required=True, choices=["tiny", "cpu-loop", "loader", "triposr"])
+    ap.add_argument("--case", required=True, choices=["tiny", "cpu-loop", "plan", "reads", "memory", "memory-of", "loader",
+                                                    "triposr"])
+    ap.add_argument("--data", default="", help="memory-of: the folder to measure")
+    ap.add_argument("--objects", type=int, default=640, help="memory: synthetic objects")
+    ap.add_argument("--shards", type=int, default=20, help="reads: synthetic shards of 64 objects")
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--views", type=int, default=1)
@@ -164,8 +151,12 @@ if __name__ == "__main__":
         out = tiny_steps(a.steps)
     elif a.case == "cpu-loop":
         out = cpu_loop(a.steps, keep=not a.no_keep)
-    elif a.case == "loader":
-        out = loader_throughput(a.steps, a.workers)
+    elif a.case in ("plan", "reads", "memory", "memory-of", "loader"):
+        from bench.train import loader
+
+        out = {"plan": lambda: loader.plan(), "reads": lambda: loader.reads(a.shards),
+               "memory": lambda: loader.memory(a.objects),
+               "memory-of": lambda: loader.memory_of(a.data, a.steps), "loader": lambda: loader.throughput(a.steps, a.workers)}[a.case]()
     else:
         out = triposr_step(a.views, a.patch, a.ckpt)
     print(json.dumps(out), flush=True)
