@@ -20,7 +20,7 @@ import yaml
 from tk import atomic
 from tk.errors import TkError
 from tk.progress import progress
-from tk.train import checkpoint, denormals, distributed, host_memory
+from tk.train import checkpoint, distributed
 from tk.train.config import TrainConfig, TrainRun, config_from_dict, load_config
 from tk.train.data import SampleSpec, make_loader
 from tk.train.losses import TrainingLoss
@@ -77,25 +77,50 @@ def _prepare_run(config: Any, out: Path, resume: bool, is_main: bool, init: Any 
     if is_main:
         checkpoint.remove_stale_temps(out)  # what a run killed mid-save left
     if last is not None:
-        cfg = config_from_dict(yaml.safe_load(saved.read_text())) if saved.is_file() else load_config(config)
+        if not saved.is_file():
+            return load_config(config), last
+        cfg = config_from_dict(yaml.safe_load(saved.read_text()))
+        if config is not None:  # a config given on resume must be the one the run was started with
+            given = config if isinstance(config, TrainConfig) else _new_run_config(config, init, False)
+            if (keys := _differences(given.to_dict(), cfg.to_dict())):
+                raise TkError(f"--config {config if not isinstance(config, TrainConfig) else '(given)'} differs from "
+                              f"{saved} in {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}; resume without "
+                              "--config (the run's own is used) or start a new --out")
         return cfg, last
     if not resume and checkpoint.list_steps(out):
         raise TkError(f"{out} already holds checkpoints; pass --resume to continue it or choose a new --out")
     if config is None:
         raise TkError("no --config given and nothing to resume; pass --config tiny|cpu|small|triposr|finetune|FILE")
-    if init is not None and not isinstance(config, TrainConfig):
-        from tk.train.finetune import config_for_init
-
-        cfg, applied = config_for_init(config)
-        if applied and is_main:
-            values = ", ".join(f"{k} {v:g}" for k, v in applied.items())
-            print(f"fine-tuning (--init): {values} (configs/train/finetune.yaml; set optim.* in a config file "
-                  "to choose others)", flush=True)
-    else:
-        cfg = load_config(config)
+    cfg = _new_run_config(config, init, is_main)
     if is_main:
         atomic.write_text(saved, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     return cfg, None
+
+
+def _new_run_config(config: Any, init: Any, announce: bool) -> TrainConfig:
+    """The config a new run takes from `config`: with `init`, a preset or file gets the fine-tuning defaults."""
+    if init is None or isinstance(config, TrainConfig):
+        return load_config(config)
+    from tk.train.finetune import config_for_init
+
+    cfg, applied = config_for_init(config)
+    if applied and announce:
+        values = ", ".join(f"{k} {v:g}" for k, v in applied.items())
+        print(f"fine-tuning (--init): {values} (configs/train/finetune.yaml; set optim.* in a config file "
+              "to choose others)", flush=True)
+    return cfg
+
+
+def _differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two config mappings."""
+    out = []
+    for key in sorted(set(a) | set(b), key=str):
+        x, y = a.get(key), b.get(key)
+        if isinstance(x, dict) and isinstance(y, dict):
+            out += _differences(x, y, f"{prefix}{key}.")
+        elif x != y:
+            out.append(f"{prefix}{key}")
+    return out
 
 
 def _precision(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
@@ -135,18 +160,17 @@ def train(
     train.max_steps, so a run stopped early and resumed follows the same curve. With `init` (fine-tuning trained
     weights), a config given by name or file takes configs/train/finetune.yaml's lr, warmup and clip wherever it
     does not set them itself, as `tk train --init` does.
+
+    It changes nothing in the process it runs in: CPU tuning (kept host memory, denormals flushed) is process-wide
+    and applied by `tk train` at its start (tk.train.cpu_process.tune(), which a Python caller may call too), and a
+    process group the caller created is left to the caller.
     """
     out = Path(out)
     dist = distributed.init()
-    flush: contextlib.AbstractContextManager = contextlib.nullcontext()
-    if dist.device.type == "cpu":
-        host_memory.keep_freed_memory()  # no page faults for the same activations every step: a sixth of a CPU step
-        flush = denormals.flushed()  # trained weights drift into denormal floats, which x86 computes many times slower
     try:
-        with flush:
-            return _train(config, str(data), out, max_steps, resume, init, init_dino, dist)
+        return _train(config, str(data), out, max_steps, resume, init, init_dino, dist)
     finally:
-        distributed.shutdown()
+        distributed.shutdown(dist)  # only a group init() created here
 
 
 def run(job: TrainRun) -> dict[str, Any]:

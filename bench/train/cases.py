@@ -69,12 +69,13 @@ def cpu_loop(steps: int, keep: bool) -> dict:
     of its own each: mallopt cannot be undone). Steps/s from the run's own log, the first logged window left out."""
     import tempfile
 
-    from tk.train import host_memory
+    from tk.train import cpu_process, host_memory
     from tk.train.config import load_config
     from tk.train.loop import train
 
     if not keep:
         host_memory.keep_freed_memory = lambda: False  # the glibc defaults
+    cpu_process.tune()  # what `tk train` does at its start; train() itself leaves the process as it is
     with tempfile.TemporaryDirectory() as tmp:
         train("cpu", RENDERS, Path(tmp) / "run", max_steps=steps)
         rows = [json.loads(line) for line in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()]
