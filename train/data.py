@@ -4,7 +4,8 @@ Order and reads. Per epoch, the index's chunks (a shard's row group: up to 64 ob
 their objects cut into one contiguous block per (rank, worker), and each worker holds a few whole chunks at once
 (`chunks_held`: enough for `data.shuffle_buffer` objects, at least 4). It draws the next object at random from the
 held chunks (a uniform chunk, then a uniform object it has left: a shuffle within and across the chunks held); when
-a chunk's last object is drawn it is dropped and the next chunk of the block is read. So every chunk is read once per epoch per
+a chunk's last object is drawn its place goes to the next chunk of the block (a worker whose block is one chunk keeps
+it from epoch to epoch). So every chunk is read once per epoch per
 worker that holds part of it (at most ranks x workers - 1 chunks are shared), only its image column and small columns,
 and the memory is that of the chunks held, whatever the number of objects. Each object is used once per epoch over
 all ranks and workers. The stream is endless (epoch after epoch), so ranks never wait on each other at an epoch's end;
@@ -151,7 +152,7 @@ def input_framing(index: ShardIndex, limit: int = 256, seed: int = 0, chunks: in
     from tk import framing
 
     picked_chunks = sorted(int(c) for c in rng_for(seed, "framing", "chunks").permutation(len(index.chunks))[:chunks])
-    reader = ChunkReader(index)
+    reader = ChunkReader(index, capacity=len(picked_chunks))
     pairs = [(o, p) for c in picked_chunks for o in reader.load(c) for p in o.input_views]
     picked = rng_for(seed, "framing").permutation(len(pairs))[:limit]
     fills, border = [], 0
@@ -254,14 +255,14 @@ class ShardDataset(IterableDataset):
         skip = self.stream_items[local] if self.stream_items is not None else \
             skipped_samples(self.skip_batches, local, n_loader, self.spec.data.batch_size)
         counts = [c.objects for c in self.index.chunks]
-        plan = stream_plan(counts, self.spec.seed, chunks_held(self.index, self.spec.data.shuffle_buffer),
-                           worker, n_global)
-        reader = ChunkReader(self.index)
+        held = chunks_held(self.index, self.spec.data.shuffle_buffer)
+        plan = stream_plan(counts, self.spec.seed, held, worker, n_global)
+        reader = ChunkReader(self.index, capacity=held)
         skipped = 0  # objects with no uncut input view, reported with the next sample
         for item, (epoch, chunk, pos, last) in enumerate(itertools.islice(plan, skip, None), start=skip + 1):
             sample = build_sample(reader.load(chunk)[pos], reader, self.spec, epoch)
             if last:
-                reader.drop(chunk)
+                reader.finish(chunk)
             if sample is None:
                 skipped += 1
                 continue

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -46,11 +45,6 @@ class ObjectRef:
     views: list[ViewMeta] = field(default_factory=list)
     input_views: list[int] = field(default_factory=list)  # positions in `views`
     chunk: int = -1  # which Chunk of the index holds its rows
-
-    @property
-    def first_row_group(self) -> int:
-        """The row group where the object starts: the unit of streaming order."""
-        return min(v.row_group for v in self.views)
 
 
 @dataclass(frozen=True)
@@ -198,7 +192,7 @@ class ShardIndex:
 
     # Not tk.contracts.renders.read_shard: that one reads a whole local shard, image bytes included, to
     # validate every row, while the trainer opens shards on any fsspec filesystem and reads a few columns
-    # one row group at a time inside loader workers; so it checks the schema here (validate_schema) and
+    # one chunk at a time inside loader workers; so it checks the schema here (validate_schema) and
     # leaves decoding to the contract's codecs.
     @contextlib.contextmanager
     def opened(self, path: str) -> Iterator[Any]:
@@ -337,24 +331,32 @@ class RowReader:
 class ChunkReader:
     """The training reader: holds the images of a few whole chunks at once, each read once when loaded.
 
-    `load` reads a chunk's index columns and images in one read (file closed after) and returns its objects; `drop`
-    lets it go. Memory: the image column of the chunks held, whatever the number of objects.
+    `load` reads a chunk's index columns and images in one read (file closed after) and returns its objects;
+    `finish` marks a chunk whose last object was used: it stays held, in case the next epoch starts with it (a worker
+    with one chunk never reads it again), until a new chunk needs its place. Memory: the image column of at most
+    `capacity` chunks, whatever the number of objects.
     """
 
-    def __init__(self, index: ShardIndex) -> None:
-        self.index = index
+    def __init__(self, index: ShardIndex, capacity: int = 1) -> None:
+        self.index, self.capacity = index, max(1, capacity)
         self._held: dict[int, tuple[list[ObjectRef], _Rows]] = {}
+        self._finished: list[int] = []  # held chunks no longer needed, oldest first
 
     def load(self, chunk: int) -> list[ObjectRef]:
         """The objects of chunk number `chunk`, reading it unless it is held."""
+        if chunk in self._finished:
+            self._finished.remove(chunk)  # needed again
         if chunk not in self._held:
+            while len(self._held) >= self.capacity and self._finished:
+                self._held.pop(self._finished.pop(0))
             table, sizes = self.index.read_chunk(chunk, [*_INDEX_COLUMNS, "rgba"])
             self._held[chunk] = (self.index.chunk_objects(chunk, table, sizes), _Rows(self.index, chunk, table, sizes))
         return self._held[chunk][0]
 
-    def drop(self, chunk: int) -> None:
-        """Forget chunk number `chunk` (its last object was used)."""
-        self._held.pop(chunk, None)
+    def finish(self, chunk: int) -> None:
+        """Chunk number `chunk` had its last object used: its place may go to the next chunk read."""
+        if chunk in self._held and chunk not in self._finished:
+            self._finished.append(chunk)
 
     def held(self) -> list[int]:
         """The chunks held now."""

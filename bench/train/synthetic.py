@@ -36,5 +36,7 @@ def write_synthetic(out: Path, shards: int, objects_per_shard: int, images_only:
                                       pa.array([f"{base}-{k:06d}"] * t.num_rows, pa.string())))
             k += 1
         table = pa.concat_tables(parts)
-        write_table(renders.shards_dir(out) / renders.shard_name(s), table, "shard", row_group_size=table.num_rows)
+        # no dictionary: a rendered shard's PNGs are all different, and a dictionary would store these copies once
+        write_table(renders.shards_dir(out) / renders.shard_name(s), table, "shard", row_group_size=table.num_rows,
+                    use_dictionary=False)
     return out
