@@ -17,8 +17,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from bench.train.synthetic import RENDERS, write_synthetic
 
 
@@ -171,22 +169,22 @@ def memory_of(data: str, samples: int) -> dict:
 
 
 def throughput(samples: int, workers: int) -> dict:
-    """Samples per second of the `cpu` preset's loader alone (decode, rays; no model) on the fixture."""
+    """Samples per second of the `cpu` preset's loader alone (decode, rays; no model) on the fixture; with 0 workers
+    also its CPU seconds per sample on one thread (as in a loader worker), which a busy machine inflates far less
+    than wall time."""
+    import torch
+
     from tk.train.data import SampleSpec, make_loader
     from tk.train.shards import ShardIndex
 
     cfg = _cpu_data(workers)
+    if workers == 0:
+        torch.set_num_threads(1)  # what a loader worker runs with
     it = make_loader(ShardIndex(str(RENDERS), keep_objects=False), SampleSpec(cfg.data, 64))
     next(it)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     n = sum(len(b["uid"]) for b in itertools.islice(it, max(1, samples // cfg.data.batch_size)))
-    return {"case": f"loader-w{workers}", "samples_per_s": n / (time.perf_counter() - t)}
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    return {"case": f"loader-w{workers}", "samples_per_s": n / wall, "cpu_s_per_sample": cpu / n if workers == 0 else None}
 
 
-if __name__ == "__main__":
-    import json
-    import sys
-
-    print(json.dumps(plan()))
-    print(json.dumps(reads(int(sys.argv[1]) if len(sys.argv) > 1 else 4)))
-    _ = np
