@@ -76,16 +76,12 @@ def cpu_loop(steps: int, keep: bool) -> dict:
     if not keep:
         host_memory.keep_freed_memory = lambda: False  # the glibc defaults
     cpu_process.tune()  # what `tk train` does at its start; train() itself leaves the process as it is
-    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     with tempfile.TemporaryDirectory() as tmp:
         train("cpu", RENDERS, Path(tmp) / "run", max_steps=steps)
-        cpu1 = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process; the loader worker is another
-        cpu_s = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
         rows = [json.loads(line) for line in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()]
     rates = [r["samples_per_s"] for r in rows if "samples_per_s" in r][1:]
     batch = load_config("cpu").data.batch_size
     return {"case": "cpu-loop", "keep": keep, "steps": steps, "step_s": batch / (sum(rates) / len(rates)),
-            "cpu_s_per_sample": cpu_s / (steps * batch),  # the run's set-up included: a slight overestimate
             "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt}
 
 
