@@ -103,7 +103,9 @@ def _render(cfg: RenderConfig, executor: Executor | None) -> dict[str, Any]:
     try:
         with progress() as bar:
             task = bar.add_task("render", total=len(todo))
-            for obj, job, result, attempts in executor.run((o, make_job(o, cfg, hdri_paths)) for o in todo):
+            # a pool that resolved --workers/--threads (RayPool) builds the jobs from its own resolved copy
+            job_cfg = getattr(executor, "cfg", cfg)
+            for obj, job, result, attempts in executor.run((o, make_job(o, job_cfg, hdri_paths)) for o in todo):
                 row = objects_row(obj, result, attempts)
                 store.add(row, shard_rows(result, job, obj.split) if result["ok"] else [])
                 counts[row["status"]] += 1

@@ -35,10 +35,13 @@ def train_command(
 
     Several processes (CPU: gloo, GPU: nccl): torchrun --standalone --nproc_per_node 2 -m tk train --config tiny --data renders --out runs/ddp
     """
+    import os
+
+    from tk.train import cpu_process
+
+    cpu_process.tune()  # process-wide, before any torch operation: every thread created later inherits it
     from tk.train.config import TrainRun
     from tk.train.loop import run
-
-    import os
 
     main_rank = os.environ.get("RANK", "0") == "0"
     summary = run(TrainRun(data=data, out=out, config=config, max_steps=max_steps, resume=resume, init=init,

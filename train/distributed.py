@@ -24,6 +24,7 @@ class Dist:
     world_size: int
     local_rank: int
     device: torch.device
+    owns_group: bool = False  # init() created the process group: only then does shutdown() belong to this caller
 
     @property
     def is_main(self) -> bool:
@@ -49,9 +50,10 @@ def init() -> Dist:
         from tk.progress import console
 
         console.print(SHARED_STORE_WARNING, markup=False, highlight=False, soft_wrap=True)
-    if world > 1 and not dist.is_initialized():
+    created = world > 1 and not dist.is_initialized()
+    if created:
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo", device_id=device if device.type == "cuda" else None)
-    return Dist(rank=rank, world_size=world, local_rank=local, device=device)
+    return Dist(rank=rank, world_size=world, local_rank=local, device=device, owns_group=created)
 
 
 SHARED_STORE_WARNING = (
@@ -81,7 +83,7 @@ def all_mean(value: float, device: torch.device) -> float:
     return float(t.item()) / dist.get_world_size()
 
 
-def shutdown() -> None:
-    """Leave the process group if one was joined."""
-    if dist.is_initialized():
+def shutdown(d: Dist) -> None:
+    """Leave the process group if `d`'s init() created it; a group the caller created is the caller's to destroy."""
+    if d.owns_group and dist.is_initialized():
         dist.destroy_process_group()

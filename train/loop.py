@@ -20,13 +20,13 @@ import yaml
 from tk import atomic
 from tk.errors import TkError
 from tk.progress import progress
-from tk.train import checkpoint, denormals, distributed, host_memory
+from tk.train import checkpoint, distributed
 from tk.train.config import TrainConfig, TrainRun, config_from_dict, load_config
 from tk.train.data import SampleSpec, make_loader
 from tk.train.losses import TrainingLoss
 from tk.train.optim import EMA, make_optimizer, make_scheduler
 from tk.train.run_log import RunLog, truncate_metrics
-from tk.train.shards import ShardIndex
+from tk.train.shards import ShardIndex, first_by_hash
 
 
 class PatchRenderer(torch.nn.Module):
@@ -77,25 +77,50 @@ def _prepare_run(config: Any, out: Path, resume: bool, is_main: bool, init: Any 
     if is_main:
         checkpoint.remove_stale_temps(out)  # what a run killed mid-save left
     if last is not None:
-        cfg = config_from_dict(yaml.safe_load(saved.read_text())) if saved.is_file() else load_config(config)
+        if not saved.is_file():
+            return load_config(config), last
+        cfg = config_from_dict(yaml.safe_load(saved.read_text()))
+        if config is not None:  # a config given on resume must be the one the run was started with
+            given = config if isinstance(config, TrainConfig) else _new_run_config(config, init, False)
+            if (keys := _differences(given.to_dict(), cfg.to_dict())):
+                raise TkError(f"--config {config if not isinstance(config, TrainConfig) else '(given)'} differs from "
+                              f"{saved} in {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}; resume without "
+                              "--config (the run's own is used) or start a new --out")
         return cfg, last
     if not resume and checkpoint.list_steps(out):
         raise TkError(f"{out} already holds checkpoints; pass --resume to continue it or choose a new --out")
     if config is None:
         raise TkError("no --config given and nothing to resume; pass --config tiny|cpu|small|triposr|finetune|FILE")
-    if init is not None and not isinstance(config, TrainConfig):
-        from tk.train.finetune import config_for_init
-
-        cfg, applied = config_for_init(config)
-        if applied and is_main:
-            values = ", ".join(f"{k} {v:g}" for k, v in applied.items())
-            print(f"fine-tuning (--init): {values} (configs/train/finetune.yaml; set optim.* in a config file "
-                  "to choose others)", flush=True)
-    else:
-        cfg = load_config(config)
+    cfg = _new_run_config(config, init, is_main)
     if is_main:
         atomic.write_text(saved, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     return cfg, None
+
+
+def _new_run_config(config: Any, init: Any, announce: bool) -> TrainConfig:
+    """The config a new run takes from `config`: with `init`, a preset or file gets the fine-tuning defaults."""
+    if init is None or isinstance(config, TrainConfig):
+        return load_config(config)
+    from tk.train.finetune import config_for_init
+
+    cfg, applied = config_for_init(config)
+    if applied and announce:
+        values = ", ".join(f"{k} {v:g}" for k, v in applied.items())
+        print(f"fine-tuning (--init): {values} (configs/train/finetune.yaml; set optim.* in a config file "
+              "to choose others)", flush=True)
+    return cfg
+
+
+def _differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two config mappings."""
+    out = []
+    for key in sorted(set(a) | set(b), key=str):
+        x, y = a.get(key), b.get(key)
+        if isinstance(x, dict) and isinstance(y, dict):
+            out += _differences(x, y, f"{prefix}{key}.")
+        elif x != y:
+            out.append(f"{prefix}{key}")
+    return out
 
 
 def _precision(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
@@ -135,18 +160,17 @@ def train(
     train.max_steps, so a run stopped early and resumed follows the same curve. With `init` (fine-tuning trained
     weights), a config given by name or file takes configs/train/finetune.yaml's lr, warmup and clip wherever it
     does not set them itself, as `tk train --init` does.
+
+    It changes nothing in the process it runs in: CPU tuning (kept host memory, denormals flushed) is process-wide
+    and applied by `tk train` at its start (tk.train.cpu_process.tune(), which a Python caller may call too), and a
+    process group the caller created is left to the caller.
     """
     out = Path(out)
     dist = distributed.init()
-    flush: contextlib.AbstractContextManager = contextlib.nullcontext()
-    if dist.device.type == "cpu":
-        host_memory.keep_freed_memory()  # no page faults for the same activations every step: a sixth of a CPU step
-        flush = denormals.flushed()  # trained weights drift into denormal floats, which x86 computes many times slower
     try:
-        with flush:
-            return _train(config, str(data), out, max_steps, resume, init, init_dino, dist)
+        return _train(config, str(data), out, max_steps, resume, init, init_dino, dist)
     finally:
-        distributed.shutdown()
+        distributed.shutdown(dist)  # only a group init() created here
 
 
 def run(job: TrainRun) -> dict[str, Any]:
@@ -158,9 +182,7 @@ def run(job: TrainRun) -> dict[str, Any]:
 
 def first_objects(objects: list[Any], n: int) -> list[Any]:
     """The first `n` objects by sha256 of their uid, in their shard order: nested for growing n, any split."""
-    import hashlib
-
-    chosen = set(sorted((o.uid for o in objects), key=lambda u: hashlib.sha256(u.encode()).hexdigest())[:n])
+    chosen = first_by_hash((o.uid for o in objects), n)
     return [o for o in objects if o.uid in chosen]
 
 
@@ -168,9 +190,9 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
            dist: distributed.Dist) -> Path:
     cfg, last = _prepare_run(config, out, resume, dist.is_main, init)
     stop = max_steps or cfg.train.max_steps
-    index = ShardIndex(data, cfg.data.split, cfg.data.input_fovy_tolerance_deg, cfg.data.exclude_views)
-    if cfg.data.max_objects is not None:
-        index.objects = first_objects(index.objects, cfg.data.max_objects)
+    # one record per chunk (memory independent of the number of objects); data.max_objects: the first by uid hash
+    index = ShardIndex(data, cfg.data.split, cfg.data.input_fovy_tolerance_deg, cfg.data.exclude_views,
+                       keep_objects=False, max_objects=cfg.data.max_objects)
     model = build_model(cfg, init if last is None else None, init_dino if last is None else None, cfg.train.seed)
     model.to(dist.device)
     ema = EMA(model, cfg.optim.ema_decay) if cfg.optim.ema_decay > 0 else None
@@ -180,15 +202,15 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
     opt = make_optimizer(model, cfg.optim)
     sched = make_scheduler(opt, cfg.optim, cfg.train.max_steps)
     if last is not None:
-        step, batches = _restore(last, model, opt, sched, ema, dist)
+        step, batches, stream_items = _restore(last, model, opt, sched, ema, dist)
         if dist.is_main:
             truncate_metrics(out / "metrics.jsonl", step)
     else:
-        step, batches = 0, 0
+        step, batches, stream_items = 0, 0, None
         torch.manual_seed(cfg.train.seed + dist.rank)
     spec = SampleSpec(cfg.data, model.cfg.cond_image_size, cfg.train.seed, dist.rank, dist.world_size)
     framing_text = _framing(out, index, cfg, dist)
-    loader = iter(make_loader(index, spec, skip_batches=batches))
+    loader = make_loader(index, spec, skip_batches=batches, stream_items=stream_items)
     loss_fn = TrainingLoss(cfg.loss).to(dist.device)
     log = RunLog(out) if dist.is_main else None
     saved, nan_streak = last, 0
@@ -235,7 +257,8 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
                 if log is not None and step % cfg.train.image_every == 0:
                     log.images(step, *last_batch)
                 if step % cfg.train.checkpoint_every == 0 or step == stop:
-                    saved = _save(out, step, model, opt, sched, batches, cfg, ema, dist, framing_text) or saved
+                    saved = _save(out, step, model, opt, sched, batches, cfg, ema, dist, framing_text,
+                                  loader.position()) or saved
     finally:
         if log is not None:
             log.close()
@@ -275,8 +298,9 @@ def _accumulate(net: torch.nn.Module, loader: Any, loss_fn: TrainingLoss, cfg: T
 
 
 def _restore(last: Path, model: torch.nn.Module, opt: Any, sched: Any, ema: EMA | None,
-             dist: distributed.Dist) -> tuple[int, int]:
-    """Load a verified checkpoint into the model, optimiser, schedule, EMA and RNG; (step, batches consumed)."""
+             dist: distributed.Dist) -> tuple[int, int, list[int] | None]:
+    """Load a verified checkpoint into the model, optimiser, schedule, EMA and RNG; (step, batches consumed, plan items
+    each loader stream used: None in checkpoints made before they were saved)."""
     from tk.model.checkpoint import read_state_dict
 
     checkpoint.verify(last)
@@ -291,7 +315,8 @@ def _restore(last: Path, model: torch.nn.Module, opt: Any, sched: Any, ema: EMA 
         torch.cuda.set_rng_state(state["rng"][dist.rank]["cuda"], dist.device)
     if ema is not None and (ema_sd := checkpoint.load_ema(last)) is not None:
         ema.model.load_state_dict(ema_sd)
-    return int(state["step"]), int(state["batches"][dist.rank])
+    items = state.get("stream_items")
+    return int(state["step"]), int(state["batches"][dist.rank]), (list(items[dist.rank]) if items else None)
 
 
 def _framing(out: Path, index: ShardIndex, cfg: TrainConfig, dist: distributed.Dist) -> str:
@@ -313,9 +338,11 @@ def _framing(out: Path, index: ShardIndex, cfg: TrainConfig, dist: distributed.D
 
 
 def _save(out: Path, step: int, model: torch.nn.Module, opt: Any, sched: Any, batches: int, cfg: TrainConfig,
-          ema: EMA | None, dist: distributed.Dist, framing_text: str | None = None) -> Path | None:
+          ema: EMA | None, dist: distributed.Dist, framing_text: str | None = None,
+          stream_items: list[int] | None = None) -> Path | None:
     """Gather every rank's RNG state and data position; rank 0 writes the checkpoint folder."""
     positions = _gather(batches)
+    items = _gather(stream_items)
     rngs = _gather(_rng_state())
     # A checksum of the weights per rank: DDP replicas must be identical, the checkpoint records it.
     checksums = _gather(float(sum(p.detach().double().sum() for p in model.parameters())))
@@ -324,7 +351,7 @@ def _save(out: Path, step: int, model: torch.nn.Module, opt: Any, sched: Any, ba
         if len(set(checksums)) > 1:
             raise TkError(f"the {len(checksums)} processes hold different weights at step {step}; "
                           "check that every rank runs the same config and tk version")
-        state = {"step": step, "batches": positions, "rng": rngs, "optimizer": opt.state_dict(),
+        state = {"step": step, "batches": positions, "stream_items": items, "rng": rngs, "optimizer": opt.state_dict(),
                  "scheduler": sched.state_dict(), "weight_checksums": checksums}
         from tk.framing import FRAMING_FILE
 

@@ -69,12 +69,13 @@ def cpu_loop(steps: int, keep: bool) -> dict:
     of its own each: mallopt cannot be undone). Steps/s from the run's own log, the first logged window left out."""
     import tempfile
 
-    from tk.train import host_memory
+    from tk.train import cpu_process, host_memory
     from tk.train.config import load_config
     from tk.train.loop import train
 
     if not keep:
         host_memory.keep_freed_memory = lambda: False  # the glibc defaults
+    cpu_process.tune()  # what `tk train` does at its start; train() itself leaves the process as it is
     with tempfile.TemporaryDirectory() as tmp:
         train("cpu", RENDERS, Path(tmp) / "run", max_steps=steps)
         rows = [json.loads(line) for line in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()]
@@ -82,23 +83,6 @@ def cpu_loop(steps: int, keep: bool) -> dict:
     batch = load_config("cpu").data.batch_size
     return {"case": "cpu-loop", "keep": keep, "steps": steps, "step_s": batch / (sum(rates) / len(rates)),
             "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt}
-
-
-def loader_throughput(samples: int, workers: int) -> dict:
-    """Samples per second the tiny loader delivers (decode, patches, rays) with `workers` workers."""
-    from tk.train.config import load_config
-    from tk.train.data import SampleSpec, make_loader
-    from tk.train.shards import ShardIndex
-
-    cfg = load_config("tiny")
-    cfg.data.num_workers = workers
-    cfg.data.batch_size = 1
-    it = iter(make_loader(ShardIndex(str(RENDERS)), SampleSpec(cfg.data, 64)))
-    next(it)
-    t = time.perf_counter()
-    for _ in itertools.islice(it, samples):
-        pass
-    return {"case": f"loader-w{workers}", "samples_per_s": samples / (time.perf_counter() - t)}
 
 
 def triposr_step(views: int, patch: int, ckpt: bool) -> dict:
@@ -151,7 +135,11 @@ def triposr_step(views: int, patch: int, ckpt: bool) -> dict:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--case", required=True, choices=["tiny", "cpu-loop", "loader", "triposr"])
+    ap.add_argument("--case", required=True, choices=["tiny", "cpu-loop", "plan", "reads", "memory", "memory-of", "loader",
+                                                    "triposr"])
+    ap.add_argument("--data", default="", help="memory-of: the folder to measure")
+    ap.add_argument("--objects", type=int, default=640, help="memory: synthetic objects")
+    ap.add_argument("--shards", type=int, default=20, help="reads: synthetic shards of 64 objects")
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--views", type=int, default=1)
@@ -164,8 +152,12 @@ if __name__ == "__main__":
         out = tiny_steps(a.steps)
     elif a.case == "cpu-loop":
         out = cpu_loop(a.steps, keep=not a.no_keep)
-    elif a.case == "loader":
-        out = loader_throughput(a.steps, a.workers)
+    elif a.case in ("plan", "reads", "memory", "memory-of", "loader"):
+        from bench.train import loader
+
+        out = {"plan": lambda: loader.plan(), "reads": lambda: loader.reads(a.shards),
+               "memory": lambda: loader.memory(a.objects),
+               "memory-of": lambda: loader.memory_of(a.data, a.steps), "loader": lambda: loader.throughput(a.steps, a.workers)}[a.case]()
     else:
         out = triposr_step(a.views, a.patch, a.ckpt)
     print(json.dumps(out), flush=True)

@@ -51,3 +51,12 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, renders: Path, test_confi
     out = tmp_path_factory.mktemp("runs") / "tiny"
     train(test_config, renders, out)
     return out
+
+
+@pytest.fixture(autouse=True)
+def _untuned_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tk train` tunes its whole process (tk.train.cpu_process): called in-process by a test it would tune pytest's
+    own, for every later test. In-process CLI calls skip it; test_denormals checks the real effect in fresh interpreters."""
+    from tk.train import cpu_process
+
+    monkeypatch.setattr(cpu_process, "tune", lambda: {})

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from tk.train.config import DataConfig
-from tk.train.data import SampleSpec, buffer_shuffle, epoch_order, make_loader, worker_block
+from tk.train.data import SampleSpec, make_loader, stream_plan
 from tk.train.patches import patch_pixels, sample_patch, sample_pixels
 from tk.train.shards import ShardIndex
 
@@ -32,15 +32,20 @@ def test_sample_holds_input_on_grey_and_patches_on_white(renders: Path) -> None:
     assert torch.all(norms >= 1.9 * 0.75) and torch.all(norms <= 1.9 * 1.35)  # others scaled by 1.9/d
 
 
-def test_each_object_once_per_epoch_across_ranks_and_workers(renders: Path) -> None:
-    index = ShardIndex(str(renders))
+def test_each_object_once_per_epoch_across_ranks_and_workers() -> None:
+    counts = [8, 5, 8, 3, 8, 1]  # objects per chunk
+    streams = [list(itertools.islice(stream_plan(counts, 0, 2, w, 4), 60)) for w in range(4)]  # 2 ranks x 2 workers
     for epoch in range(3):
-        order = epoch_order(index, seed=0, epoch=epoch)
-        blocks = [worker_block(order, w, 4) for w in range(4)]  # 2 ranks x 2 workers
-        assert sorted(itertools.chain(*blocks)) == list(range(len(index.objects)))
-    rng = np.random.default_rng(0)
-    shuffled = list(buffer_shuffle(list(range(100)), 8, rng))
-    assert sorted(shuffled) == list(range(100)) and shuffled != list(range(100))
+        used = [(c, p) for s in streams for (e, c, p, _) in s if e == epoch]
+        assert sorted(used) == [(c, p) for c, n in enumerate(counts) for p in range(n)]
+    for s in streams:  # a chunk's last use is flagged once per stream and epoch, and never used after it
+        done = set()
+        for e, c, p, last in s:
+            assert (e, c) not in done
+            if last:
+                done.add((e, c))
+    order = [p for _, c, p, _ in streams[0] if c == 0]
+    assert order != sorted(order)  # shuffled within a chunk
 
 
 @pytest.mark.parametrize("workers", [0, 2])

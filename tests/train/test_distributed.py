@@ -53,3 +53,18 @@ def test_more_ranks_than_gpus_is_one_clear_error(monkeypatch) -> None:
     monkeypatch.setenv("LOCAL_RANK", "1")
     with pytest.raises(TkError, match="only 1 GPU"):
         distributed.init()
+
+
+def test_a_process_group_the_caller_created_outlives_train(renders: Path, tmp_path: Path, lpips_ready: None) -> None:
+    """train() used to destroy, in its finally, a process group its caller had created (issue 22)."""
+    import torch.distributed as dist
+
+    from tk.train.loop import train
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        train(write_config(tmp_path / "c.yaml", train={"max_steps": 1}), renders, tmp_path / "run")
+        assert dist.is_initialized()  # still the caller's to use and to destroy
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()

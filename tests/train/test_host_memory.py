@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tk.train import host_memory
+from tk.train.cpu_process import tune as real_tune  # conftest turns it off for in-process CLI calls
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,12 +59,25 @@ def test_keep_freed_memory_is_a_no_op_without_glibc(monkeypatch: pytest.MonkeyPa
     assert host_memory.keep_freed_memory() is False
 
 
-def test_training_on_cpu_keeps_freed_memory(renders: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            lpips_ready: None) -> None:
-    from tk.train.loop import train
+def test_tk_train_keeps_freed_memory_and_train_does_not(renders: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        lpips_ready: None) -> None:
+    """mallopt is process-wide and cannot be undone: `tk train` (the process's owner) applies it before any torch
+    operation; a library call to train() never does (issue 22)."""
+    import torch
+
+    from tk.cli import main
+    from tk.train import cpu_process, denormals, loop
     from train_fixtures import write_config
 
-    calls: list[bool] = []
-    monkeypatch.setattr(host_memory, "keep_freed_memory", lambda: calls.append(True) or True)
-    train(write_config(tmp_path / "c.yaml", train={"max_steps": 1}), renders, tmp_path / "run")
-    assert calls == [True]
+    calls: list[str] = []
+    monkeypatch.setattr(cpu_process, "tune", real_tune)
+    monkeypatch.setattr(host_memory, "keep_freed_memory", lambda: calls.append("mallopt") or True)
+    monkeypatch.setattr(denormals, "flush_process", lambda: calls.append("flush") or True)  # not in this process
+    real_run = loop.run
+    monkeypatch.setattr(loop, "run", lambda job: calls.append("train") or real_run(job))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the CPU path, also on a GPU machine
+    cfg = write_config(tmp_path / "c.yaml", train={"max_steps": 1})
+    loop.train(cfg, renders, tmp_path / "lib")
+    assert calls == []  # the library call changed nothing
+    assert main(["train", "--config", str(cfg), "--data", str(renders), "--out", str(tmp_path / "cli")]) in (0, None)
+    assert calls == ["mallopt", "flush", "train"]

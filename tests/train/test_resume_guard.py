@@ -67,3 +67,17 @@ def test_stale_temp_folders_of_a_killed_save_are_cleaned_at_the_next_start(two_r
     last = train(None, renders, a, max_steps=3, resume=True)
     assert last.name == "step-0000003" and checkpoint.verify(last)["step"] == 3
     assert sorted(p.name for p in (a / "checkpoints").iterdir()) == ["latest", "step-0000002", "step-0000003"]
+
+
+def test_resume_with_another_config_is_refused_in_one_line(two_runs, tmp_path, renders, test_config, capsys):
+    """`--resume` used to take the run's saved config silently whatever `--config` said (issue 22)."""
+    from tk.train.loop import train
+
+    a = tmp_path / "a"
+    shutil.copytree(two_runs[0], a, symlinks=True)
+    before = _snapshot(a)
+    assert main(["train", "--config", "tiny", "--data", str(renders), "--out", str(a), "--resume", "--max-steps", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --config tiny differs from") and "train.max_steps" in err and "\n" not in err
+    assert _snapshot(a) == before  # nothing touched
+    assert train(test_config, renders, a, max_steps=3, resume=True).name == "step-0000003"  # the same config resumes
