@@ -73,7 +73,7 @@ def test_eval_cli_builds_the_run_and_run_passes_every_field(tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--split", "dev"], "--split dev: use train, val or test"),
+    (["--split", "dev"], "--split dev: use train, val, test or all"),
     (["--mesh-resolution", "8"], "--mesh-resolution 8: must be at least 16"),
     (["--limit", "0"], "--limit 0: must be at least 1"),
 ])
