@@ -303,11 +303,8 @@ def evaluate(checkpoint_dir: str | Path, data: str | Path, out: str | Path, spli
     categories = object_categories(str(data), manifest)
     retrieval = None
     if baseline == "retrieval":
-        library = ShardIndex(str(data), "train")
-        if run_cfg is not None and run_cfg.data.max_objects is not None:  # the objects the run trained on
-            from tk.train.loop import first_objects
-
-            library.objects = first_objects(library.objects, run_cfg.data.max_objects)
+        # the objects the run trained on: the train split, cut to its data.max_objects by the index's own rule
+        library = ShardIndex(str(data), "train", max_objects=run_cfg.data.max_objects if run_cfg is not None else None)
         retrieval = Retrieval(library, model.cfg.cond_image_size, held_out)
     lpips_model = load_lpips("vgg").to(device)
     refs = index.objects[:limit] if limit else index.objects

@@ -26,7 +26,7 @@ from tk.train.data import SampleSpec, make_loader
 from tk.train.losses import TrainingLoss
 from tk.train.optim import EMA, make_optimizer, make_scheduler
 from tk.train.run_log import RunLog, truncate_metrics
-from tk.train.shards import ShardIndex, first_by_hash
+from tk.train.shards import ShardIndex
 
 
 class PatchRenderer(torch.nn.Module):
@@ -178,12 +178,6 @@ def run(job: TrainRun) -> dict[str, Any]:
     last = train(job.config, job.data, job.out, max_steps=job.max_steps, resume=job.resume, init=job.init,
                  init_dino=job.init_dino)
     return {"out": str(job.out), "checkpoint": str(last)}
-
-
-def first_objects(objects: list[Any], n: int) -> list[Any]:
-    """The first `n` objects by sha256 of their uid, in their shard order: nested for growing n, any split."""
-    chosen = first_by_hash((o.uid for o in objects), n)
-    return [o for o in objects if o.uid in chosen]
 
 
 def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: bool, init: Any, init_dino: Any,

@@ -16,17 +16,17 @@ def _summary(iou: float, f: float, psnr: float, white: float = 20.0, n: int = 86
     return {"iou": iou, "fscore@0.1": f, "chamfer": 0.1, "psnr": psnr, "white_psnr": white, "objects": n}
 
 
-def test_first_objects_are_nested_and_keep_shard_order():
-    from types import SimpleNamespace
+def test_first_objects_are_nested_and_keep_shard_order(renders):
+    from tk.train.shards import ShardIndex, first_by_hash
 
-    from tk.train.loop import first_objects
-
-    objects = [SimpleNamespace(uid=f"u{i:03d}") for i in range(50)]
-    ten, twenty = first_objects(objects, 10), first_objects(objects, 20)
-    assert len(ten) == 10 and len(twenty) == 20 and {o.uid for o in ten} <= {o.uid for o in twenty}
-    assert [o.uid for o in twenty] == sorted(o.uid for o in twenty)  # shard order kept, not hash order
-    assert {o.uid for o in ten} != {f"u{i:03d}" for i in range(10)}  # a hash choice, not the first ten
-    assert len(first_objects(objects, 500)) == 50
+    uids = [f"u{i:03d}" for i in range(50)]
+    ten, twenty = first_by_hash(uids, 10), first_by_hash(uids, 20)
+    assert len(ten) == 10 and len(twenty) == 20 and ten <= twenty
+    assert ten != set(uids[:10])  # a hash choice, not the first ten
+    assert len(first_by_hash(uids, 500)) == 50
+    every = [o.uid for o in ShardIndex(str(renders), "train").objects]
+    two = [o.uid for o in ShardIndex(str(renders), "train", max_objects=2).objects]
+    assert two == [u for u in every if u in first_by_hash(every, 2)]  # shard order kept, not hash order
 
 
 def test_max_objects_is_checked():

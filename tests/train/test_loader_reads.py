@@ -116,9 +116,9 @@ def test_resume_is_exact_when_objects_are_skipped(renders: Path, monkeypatch: py
 
 def test_max_objects_streams_the_first_objects_by_hash(many: Path) -> None:
     """data.max_objects (the first objects by a hash of their uid) in the training index, which keeps no objects."""
-    from tk.train.loop import first_objects
+    from tk.train.shards import first_by_hash
 
-    want = {o.uid for o in first_objects(ShardIndex(str(many)).objects, 10)}
+    want = set(first_by_hash((o.uid for o in ShardIndex(str(many)).objects), 10))
     index = ShardIndex(str(many), keep_objects=False, max_objects=10)
     assert index.objects == [] and index.n_objects == 10
     spec = SampleSpec(DataConfig(views=2, patch_size=16, num_workers=0, batch_size=1, shuffle_buffer=16), 64)
