@@ -204,6 +204,11 @@ def main() -> None:
                    help="the post-processor's upsampling (the model's own by default; 4 gives the cpu model 32-texel "
                         "planes from the same tokens)")
     args = p.parse_args()
+    from tk.train import cpu_process
+
+    # the bench owns its process, as `tk train` does: the same CPU tuning its figures in docs/train.md were measured
+    # with (train() called as a library no longer applies it)
+    cpu_process.tune()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     out = Path(args.out)
     results = [run_lighting(out, per, args.config, args.max_steps, args.oracle_steps, args.framing, args.resolution,
