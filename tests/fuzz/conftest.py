@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -93,3 +94,22 @@ def one_line(e: BaseException) -> bool:
     from tk.errors import TkError
 
     return isinstance(e, TkError) and bool(str(e).strip()) and "\n" not in str(e)
+
+
+def reads_only(watch: FileWatch, path: Path, loader: Callable[[Path], Any]) -> Any:
+    """Run `loader(path)` under `watch`: it returns, or raises one TkError line; it writes nothing and reads no data
+    file but `path`. Returns what the loader returned (None after a TkError)."""
+    from tk.errors import TkError
+
+    watch.reset()
+    watch.on = True
+    out = None
+    try:
+        out = loader(path)
+    except TkError as e:
+        assert one_line(e), repr(str(e))
+    finally:
+        watch.on = False
+    assert watch.writes == []
+    assert set(watch.data_reads()) <= {str(path)}
+    return out

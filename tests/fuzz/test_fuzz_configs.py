@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.fuzz.conftest import one_line
+from tests.fuzz.conftest import one_line, reads_only
 from tk.errors import TkError
 
 SCALARS = st.one_of(
@@ -62,16 +62,7 @@ def _load(tmp_path, watch, text: str, name: str, loader) -> None:
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
     except (UnicodeEncodeError, ValueError):
         path.write_bytes(text.encode("utf-8", "replace"))
-    watch.reset()
-    watch.on = True
-    try:
-        loader(path)
-    except TkError as e:
-        assert one_line(e), repr(str(e))
-    finally:
-        watch.on = False
-    assert watch.writes == []
-    assert set(watch.data_reads()) <= {str(path)}
+    reads_only(watch, path, loader)
 
 
 @given(st.one_of(TRAIN.map(_text), RAW))

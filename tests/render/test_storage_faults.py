@@ -38,11 +38,16 @@ def _fill(folder: Path) -> Path:
     return ballast
 
 
-def test_full_disk_mid_render_then_resume(tmp_path, monkeypatch):
-    src = tmp_path / "in"
+def _two_objects(src: Path) -> Path:
+    """An input folder with two real sample objects (a glTF and an STL)."""
     src.mkdir()
     shutil.copy(SAMPLE / "bunny.glb", src / "bunny.glb")
     shutil.copy(SAMPLE / "025_mug.stl", src / "mug.stl")
+    return src
+
+
+def test_full_disk_mid_render_then_resume(tmp_path, monkeypatch):
+    src = _two_objects(tmp_path / "in")
     whole = render(_cfg(src, tmp_path / "whole"), executor=WorkerExecutor())
     assert whole["ok"] == 2
 
@@ -87,10 +92,7 @@ def _views(out: Path) -> dict[tuple[str, int], bytes]:
 
 
 def test_out_deleted_mid_render_then_rerun(tmp_path, monkeypatch):
-    src = tmp_path / "in"
-    src.mkdir()
-    shutil.copy(SAMPLE / "bunny.glb", src / "bunny.glb")
-    shutil.copy(SAMPLE / "025_mug.stl", src / "mug.stl")
+    src = _two_objects(tmp_path / "in")
     out = tmp_path / "out"
     real_flush = shards.ShardStore.flush
     deleted: list[bool] = []
@@ -133,10 +135,7 @@ def test_read_only_out(tmp_path, capsys):
 
 
 def test_input_vanished_mid_render_fails_that_object_and_a_rerun_completes(tmp_path, monkeypatch):
-    src = tmp_path / "in"
-    src.mkdir()
-    shutil.copy(SAMPLE / "bunny.glb", src / "bunny.glb")
-    shutil.copy(SAMPLE / "025_mug.stl", src / "mug.stl")
+    src = _two_objects(tmp_path / "in")
     out = tmp_path / "out"
     real_flush = shards.ShardStore.flush
 
