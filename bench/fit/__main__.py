@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 
-from bench.fit.data import HELD_OUT, render_set, renders_fingerprint, result_key
+from bench.fit.data import HELD_OUT, render_set
+from bench.keys import code_fingerprint, code_roots, renders_fingerprint, result_key
 from bench.fit.measure import Gauge, mean_scores, score_code
 
 KEYS = ("iou", "psnr", "white_psnr", "fscore@0.1", "chamfer")
@@ -95,8 +96,9 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
         cfg = replace(cfg, model={**model_cfg.to_official_dict(), "vit": asdict(model_cfg.vit)})
         name += f"-x{upsample_factor}"
     # results are keyed by what they depend on, not by a file name: editing configs/train/cpu.yaml, the model
-    # preset or the renders starts new ones instead of returning old ones
-    renders_key = renders_fingerprint(data)
+    # preset, the renders or the code (training, model, core and bench.fit's own oracle) starts new ones instead of
+    # returning old ones
+    renders_key = renders_fingerprint(data) + code_fingerprint([*code_roots(), Path(__file__).parent])
     model_key = {**model_cfg.to_official_dict(), "vit": asdict(model_cfg.vit)}
     rows: dict[str, dict[str, Any]] = {ref.uid: {} for ref in index.objects if ref.uid in g}
     # the oracle's scores are kept per (lighting, model, steps, renders): a rerun only trains and scores what is new

@@ -105,24 +105,3 @@ if __name__ == "__main__":
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "bench-out/fit")
     for per in ("object", "view"):
         print(per, render_set(root / f"renders-{per}", per))
-
-
-def renders_fingerprint(data: Path) -> str:
-    """sha256 over the renders' render.json and every shard's bytes: a result keyed by it goes stale with them."""
-    import hashlib
-
-    from tk.hashing import sha256_file
-
-    h = hashlib.sha256()
-    for path in [data / "render.json", *sorted((data / "shards").glob("*.parquet"))]:
-        h.update(path.name.encode() + b"\0" + sha256_file(path).encode())
-    return h.hexdigest()
-
-
-def result_key(*parts: Any) -> str:
-    """A short key of JSON-able parts (resolved configs, a renders fingerprint) for cache and run folder names."""
-    import hashlib
-    import json
-
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
-

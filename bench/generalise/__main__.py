@@ -16,8 +16,9 @@ categories) and OUT/curve.png (scores against training objects), and with `--doc
 `<!-- bench.generalise:begin -->` and `<!-- bench.generalise:end -->` in FILE with the table.
 
 Every stage is cached and resumable: the collection and release are reused, `tk train --resume` continues a run, and
-an eval is redone only when its checkpoint changed. A run folder records the sha256 of its resolved config and of the
-release's SHA256SUMS, and a rerun with another config or other renders is refused instead of reusing it.
+an eval is redone only when its checkpoint's bytes, its command or the code changed. A run folder records the sha256
+of its resolved config, of the release's SHA256SUMS and of the training code (bench/keys.py), and a rerun with another
+config, other renders or changed code is refused instead of reusing or resuming it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bench.keys import code_fingerprint
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "manifests" / "sweethome3d-release.yaml"
@@ -95,20 +98,20 @@ def run_config(base: str, seed: int, size: int | None, max_steps: int | None) ->
 
 
 def key_of(raw: dict[str, Any], renders: Path) -> str:
-    """sha256 of the resolved config and of the renders' hashes: what a run's results depend on."""
+    """sha256 of the resolved config, the renders' hashes and the training code: what a run's results depend on."""
     sums = (renders.parent / "SHA256SUMS").read_bytes()
-    return hashlib.sha256(json.dumps(raw, sort_keys=True).encode() + sums).hexdigest()
+    return hashlib.sha256(json.dumps(raw, sort_keys=True).encode() + sums + code_fingerprint().encode()).hexdigest()
 
 
 def train_run(out: Path, tag: str, raw: dict[str, Any], renders: Path, timings: Timings) -> Path:
-    """Train (or resume, or reuse) one run; refuse a folder trained with another config or other renders."""
+    """Train (or resume, or reuse) one run; refuse a folder trained with another config, other renders or other code."""
     from tk.train import checkpoint
 
     run = out / "run" if tag == "seed0-all" else out / "runs" / tag
     key = key_of(raw, renders)
     stamp = run / "bench-key.json"
     if stamp.is_file() and json.loads(stamp.read_text())["key"] != key:
-        raise SystemExit(f"bench.generalise: {run} was trained with another config or other renders; use a new --out "
+        raise SystemExit(f"bench.generalise: {run} was trained with another config, other renders or other code; use a new --out "
                          "or delete it")
     config = out / "configs" / f"{tag}.yaml"
     config.parent.mkdir(parents=True, exist_ok=True)
@@ -124,17 +127,26 @@ def train_run(out: Path, tag: str, raw: dict[str, Any], renders: Path, timings: 
 
 def evaluate(out: Path, run: Path, tag: str, renders: Path, split: str, timings: Timings, baseline: str = "retrieval",
              limit: int | None = None) -> dict[str, Any]:
-    """`tk eval` of a run's last checkpoint on one split (cached while the checkpoint is the same)."""
+    """`tk eval` of a run's last checkpoint on one split, cached while the checkpoint's bytes (its checkpoint.json
+    lists their hashes), the command and the code are the same: a run retrained in place keeps its `latest` path."""
     from tk.train import checkpoint
 
     dest = out / "eval" / f"{tag}-{split}"
     last = checkpoint.latest(run)
-    report = dest / "report.json"
-    cached = report.is_file() and json.loads(report.read_text())["checkpoint"] == str(last.resolve())
+    report, stamp = dest / "report.json", dest / "bench-key.json"
     args = ["eval", str(run), "--data", str(renders), "--split", split, "--out", str(dest), "--baseline", baseline,
             "--mesh-resolution", str(EVAL_MESH_RESOLUTION), "--manifest", str(renders.parent / "manifest")] + (
         ["--limit", str(limit)] if limit else [])
-    timings.run(f"eval:{tag}-{split}", lambda: tk(*args, log=out / "logs" / f"eval-{tag}-{split}.log"), cached=cached)
+    key = hashlib.sha256((last / "checkpoint.json").read_bytes() + json.dumps(args).encode()
+                         + code_fingerprint().encode()).hexdigest()
+    cached = report.is_file() and stamp.is_file() and json.loads(stamp.read_text())["key"] == key
+
+    def score() -> None:
+        stamp.unlink(missing_ok=True)  # a failed or interrupted eval leaves no key behind
+        tk(*args, log=out / "logs" / f"eval-{tag}-{split}.log")
+        stamp.write_text(json.dumps({"key": key}) + "\n")
+
+    timings.run(f"eval:{tag}-{split}", score, cached=cached)
     return json.loads(report.read_text())
 
 

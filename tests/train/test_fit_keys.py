@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from bench.fit.data import renders_fingerprint, result_key
+from bench.keys import renders_fingerprint, result_key
 from tk.train.config import load_config
 
 RENDERS = Path(__file__).resolve().parents[1] / "data" / "renders"

@@ -1,5 +1,6 @@
 """bench/generalise's own logic: training subsets (data.max_objects), the targets it checks, the docs block it writes,
-and the key that keeps a run folder from being reused with another config or other renders."""
+and the key that keeps a run folder from being reused with another config or other renders
+(tests/train/test_bench_keys.py: or other code)."""
 
 from __future__ import annotations
 
