@@ -1,7 +1,7 @@
 """Child process: import one file with Blender (bpy) and print its counts as `TKPROBE {json}`.
 
 Run as `python -m tk.curate.bpy_probe FILE` by `tk.curate.probe`; a crash here kills only this process.
-The file is imported as render imports it (`tk.formats.bpy_import`): scripts embedded in .blend files are
+The file is imported as render imports it (`tk.readers.bpy_import`): scripts embedded in .blend files are
 never run (auto-exec stays off, objects are appended). Reads stay in the file's folder
 (`tk.confine`): a .blend library outside it fails the probe; an image outside it is dropped before its
 pixels load and reported in `missing_resources`.
@@ -19,11 +19,11 @@ def main(path: Path) -> dict:
     import bpy
     from mathutils import Vector
 
-    from tk import confine, formats
+    from tk import confine, formats, readers
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     file_type = formats.file_type(path)
-    converted_refused = formats.bpy_import(bpy, str(path), file_type)
+    converted_refused = readers.bpy_import(bpy, str(path), file_type)
     refs = confine.confine_blender(bpy, path.parent, file_type)
     if refs.fatal:
         raise PermissionError(refs.fatal)

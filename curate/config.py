@@ -58,7 +58,8 @@ class CurateConfig:
 
     def __post_init__(self) -> None:
         """Check the options together; raise TkError naming the option and the fix."""
-        from tk.curate import licenses, predicate, splits
+        from tk import splits
+        from tk.curate import licenses, predicate
         from tk.curate.sources import objaverse_xl
 
         if self.source not in SOURCES:

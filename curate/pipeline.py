@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tk import formats
-from tk.curate import licenses, predicate, report, rules, splits, writer
+from tk import formats, splits
+from tk.curate import licenses, predicate, report, rules, writer
 from tk.curate.config import CurateConfig
 from tk.errors import TkError
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from tk import confine, formats
+from tk import confine, formats, readers
 from tk.contracts.manifest import PROBE_FIELDS
 
 # What a probe returns; also the schema of the resumable probe store.
@@ -88,7 +88,7 @@ def _one_line(e: BaseException) -> str:
 def _trimesh_probe(path: Path, fmt: formats.Format, file_type: str, missing: list[str]) -> dict[str, Any]:
     import trimesh
 
-    scene = formats.load_trimesh(path, file_type, missing)
+    scene = readers.load_trimesh(path, file_type, missing)
     meshes = [g for g in scene.geometry.values() if isinstance(g, trimesh.Trimesh)]
     for g in meshes:
         # process=False skips trimesh's own checks; a broken index buffer must still fail here.
@@ -111,7 +111,7 @@ def _trimesh_probe(path: Path, fmt: formats.Format, file_type: str, missing: lis
     extent = scene.extents if vertices else None
     animations = _gltf_animations(path) if fmt is formats.GLTF else 0
     if fmt.convert:  # render imports the converted file: converting must work too
-        formats.export_glb(scene, path, file_type)
+        readers.export_glb(scene, path, file_type)
     return {
         "vertex_count": int(vertices), "face_count": int(faces), "mesh_count": len(meshes),
         "material_count": len(materials), "texture_count": len(images),

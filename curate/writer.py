@@ -64,7 +64,7 @@ def write_manifest(con: object, query: str, out: Path, duckdb_table_max_rows: in
         import pyarrow.parquet as pq
 
         final_pq = out / "manifest.parquet"
-        contracts.validate_schema(pq.read_schema(tmp_pq), "manifest", str(final_pq))
+        contracts.validate_schema(pq.read_schema(tmp_pq), contracts.MANIFEST, str(final_pq))
         counts = _check(con, tmp_pq)
         big = counts["rows"] > duckdb_table_max_rows
         con.execute(f"ATTACH '{_q(tmp_db)}' AS manifest_out")  # type: ignore[attr-defined]
@@ -159,7 +159,7 @@ def _arrow_schema(con: object, query: str) -> pa.Schema:
     required = {f.name for f in contracts.MANIFEST_FIELDS}
     arrow = con.sql(f"SELECT * FROM ({query}) LIMIT 0").to_arrow_table().schema  # type: ignore[attr-defined]
     extra = [arrow.field(n) for n in arrow.names if n not in required]
-    return contracts.schema("manifest", extra)
+    return contracts.schema(contracts.MANIFEST, extra)
 
 
 def _q(path: Path) -> str:

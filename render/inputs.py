@@ -31,13 +31,13 @@ class ObjectRef:
 
 def from_manifest(folder: str | Path) -> list[ObjectRef]:
     """Kept manifest rows that have a local_path; relative paths resolve against the manifest folder."""
-    from tk.contracts import read_table
+    from tk.contracts import MANIFEST, read_table
 
     folder = Path(folder)
     path = folder / "manifest.parquet"
     if not path.exists():
         raise TkError(f"{folder}: no manifest.parquet; run `tk curate ... --out {folder}` first or use --input DIR")
-    rows = read_table(path, "manifest", columns=["uid", "file_type", "status", "split", "local_path"]).to_pylist()
+    rows = read_table(path, MANIFEST, columns=["uid", "file_type", "status", "split", "local_path"]).to_pylist()
     refs = []
     for r in rows:
         if r["status"] != "keep" or not r["local_path"]:
@@ -56,7 +56,7 @@ def from_folder(folder: str | Path, split_seed: int = 0) -> list[ObjectRef]:
     from tk.hashing import sha256_file
 
     try:
-        from tk.curate.splits import split_of
+        from tk.splits import split_of
     except ImportError:  # the curate stage not installed: everything is training data
         def split_of(uid: str, seed: int = 0) -> str:  # noqa: ARG001
             return "train"

@@ -15,7 +15,7 @@ from typing import Any
 import bpy
 import numpy as np
 
-from tk import formats
+from tk import formats, readers
 
 
 class ImportFailed(Exception):
@@ -82,14 +82,14 @@ def import_file(path: str, file_type: str) -> None:
     if refs.fatal:
         raise ImportFailed(refs.fatal)
     try:
-        converted_refused = formats.bpy_import(bpy, path, file_type)
+        converted_refused = readers.bpy_import(bpy, path, file_type)
         after = confine.confine_blender(bpy, os.path.dirname(os.path.abspath(path)), file_type)
         if after.fatal:
             raise ImportFailed(after.fatal)
         _refused[:] = refs.refused + converted_refused + after.refused
     except ImportFailed:
         raise
-    except formats.GaveUp as e:
+    except readers.GaveUp as e:
         raise ImportFailed(str(e)) from None
     except Exception as e:  # importers raise anything from RuntimeError to AttributeError on odd files
         # operator errors end with a "Location: .../ops.py" line; the reason is the line before

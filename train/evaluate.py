@@ -260,13 +260,13 @@ def object_categories(data: str, manifest: str | Path | None) -> dict[str, str]:
     """Category by uid: the renders' objects.parquet `category` column, else a `tk curate` folder's manifest."""
     import pyarrow.parquet as pq
 
-    from tk.contracts import read_table
+    from tk.contracts import MANIFEST, read_table
 
     if manifest is not None:
         path = Path(manifest) / "manifest.parquet" if Path(manifest).is_dir() else Path(manifest)
         if not path.is_file():
             raise TkError(f"--manifest {manifest}: no manifest.parquet (give a `tk curate` output folder)")
-        table = read_table(path, "manifest", columns=["uid", "category"])
+        table = read_table(path, MANIFEST, columns=["uid", "category"])
     else:
         objects = Path(str(data)) / "objects.parquet"
         if "://" in str(data) or not objects.is_file() or "category" not in pq.read_schema(objects).names:

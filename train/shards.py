@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tk.contracts import renders, validate_schema
+from tk.contracts import SHARD, renders, validate_schema
 from tk.errors import ContractError, TkError
 from tk.geometry import INPUT_DISTANCE, INPUT_FOVY_DEG, View
 from tk.train import geometry
@@ -245,7 +245,7 @@ class ShardIndex:
         import pyarrow as pa
 
         with self.opened(path) as pf:
-            validate_schema(pf.schema_arrow, "shard", path)
+            validate_schema(pf.schema_arrow, SHARD, path)
             tables = [pf.read_row_group(rg, columns=_INDEX_COLUMNS) for rg in range(pf.num_row_groups)]
         out, start = [], 0
         for rg in range(1, len(tables) + 1):

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tk.curate import licenses, splits
+from tk import splits
+from tk.curate import licenses
 from tk.formats import EXTENSIONS as SUPPORTED_TYPES
 
 

@@ -24,27 +24,12 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-
 from bench.fit.data import HELD_OUT, render_set
+from bench.fit.measure import Gauge, gauges, mean_scores, score_code
 from bench.keys import code_fingerprint, code_roots, renders_fingerprint, result_key
-from bench.fit.measure import Gauge, mean_scores, score_code
 
 KEYS = ("iou", "psnr", "white_psnr", "fscore@0.1", "chamfer")
 PART_KEYS = ("fill", "inside_error", "mask_error", "outside_error", "psnr_without_inside", "psnr_without_mask")
-
-
-def gauges(index: Any, reader: Any) -> dict[str, Gauge]:
-    """Per object, the gauge of its first uncut training input view (as `tk eval` chooses it)."""
-    from tk.train import geometry
-    from tk.train.data import first_uncut_input
-
-    out = {}
-    for ref in index.objects:
-        chosen = first_uncut_input(ref, reader, exclude=HELD_OUT)
-        if chosen is not None:
-            q, s = geometry.canonical_similarity(ref.views[chosen[0]].c2w)
-            out[ref.uid] = Gauge(chosen[0], q, s)
-    return out
 
 
 def score(renderer: Any, decoder: Any, code: Any, ref: Any, reader: Any, gauge: Gauge, surface: Any) -> dict[str, float]:

@@ -98,7 +98,7 @@ def main() -> None:
     """Fit the oracle (and load a trained run, if given) on RENDERS and print the decomposition per object."""
     import torch
 
-    from bench.fit.__main__ import gauges
+    from bench.fit.measure import gauges
     from bench.fit.data import HELD_OUT
     from bench.fit.oracle import fit_triplane
     from tk.model import load_model_config

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from bench.fit.data import HELD_OUT
 from tk.train.shards import ObjectRef, RowReader
 
 MESH_RESOLUTION = 96  # marching cubes of a 32-texel triplane, 3 cells a texel: finer grids add time, not detail
@@ -53,4 +54,18 @@ def mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
     for k in keys:
         vals = [r[k] for r in rows if k in r and not (isinstance(r[k], float) and math.isnan(r[k]))]
         out[k] = float(np.mean(vals)) if vals else math.nan
+    return out
+
+
+def gauges(index: Any, reader: Any) -> dict[str, Gauge]:
+    """Per object, the gauge of its first uncut training input view (as `tk eval` chooses it)."""
+    from tk.train import geometry
+    from tk.train.data import first_uncut_input
+
+    out = {}
+    for ref in index.objects:
+        chosen = first_uncut_input(ref, reader, exclude=HELD_OUT)
+        if chosen is not None:
+            q, s = geometry.canonical_similarity(ref.views[chosen[0]].c2w)
+            out[ref.uid] = Gauge(chosen[0], q, s)
     return out

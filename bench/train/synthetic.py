@@ -17,7 +17,7 @@ def write_synthetic(out: Path, shards: int, objects_per_shard: int, images_only:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from tk.contracts import renders, write_table
+    from tk.contracts import SHARD, renders, write_table
 
     src = pq.read_table(RENDERS / "shards" / "shard-00000.parquet")
     if images_only:
@@ -37,6 +37,6 @@ def write_synthetic(out: Path, shards: int, objects_per_shard: int, images_only:
             k += 1
         table = pa.concat_tables(parts)
         # no dictionary: a rendered shard's PNGs are all different, and a dictionary would store these copies once
-        write_table(renders.shards_dir(out) / renders.shard_name(s), table, "shard", row_group_size=table.num_rows,
+        write_table(renders.shards_dir(out) / renders.shard_name(s), table, SHARD, row_group_size=table.num_rows,
                     use_dictionary=False)
     return out

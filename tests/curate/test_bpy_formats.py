@@ -55,7 +55,7 @@ def blender_files(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def _rows(out: Path) -> dict[str, dict]:
-    table = contracts.read_table(out / "manifest.parquet", "manifest")
+    table = contracts.read_table(out / "manifest.parquet", contracts.MANIFEST)
     return {r["file_identifier"]: r for r in table.to_pylist()}
 
 

@@ -27,7 +27,7 @@ def curated(tmp_path_factory, ray_session) -> dict[str, dict]:
     shutil.copytree(SAMPLES, root / "in")
     (root / "in" / "LICENSE").write_text("CC0 1.0 Universal\n")
     curate(CurateConfig(source="local", input=root / "in", out=root / "out", workers=2))
-    table = contracts.read_table(root / "out" / "manifest.parquet", "manifest")
+    table = contracts.read_table(root / "out" / "manifest.parquet", contracts.MANIFEST)
     return {r["file_type"]: r for r in table.to_pylist()}
 
 
@@ -46,7 +46,7 @@ def test_a_type_outside_the_table_is_rejected_with_the_reason(tmp_path):
     rows = [(f"https://github.com/a/r/blob/c/m.{t}", "CC0-1.0", t, f"h{i}") for i, t in enumerate(types)]
     xl = write_xl(tmp_path / "xl", {"github": rows})
     summary = curate(CurateConfig(source="objaverse-xl", xl_dir=xl, out=tmp_path / "out", no_download=True))
-    table = contracts.read_table(tmp_path / "out" / "manifest.parquet", "manifest")
+    table = contracts.read_table(tmp_path / "out" / "manifest.parquet", contracts.MANIFEST)
     reasons = {r["file_type"]: r["reason"] for r in table.to_pylist()}
     assert reasons == {"3ds": "file_type", "max": "file_type", "skp": "file_type", "x3d": "file_type", "glb": None}
     [rule] = [r for r in summary["rules"] if r["name"] == "file_type"]

@@ -95,7 +95,7 @@ def test_xl_curate_downloads_from_local_server(site, tmp_path, ray_session):
         }), xl / "thingiverse.parquet")
         out = tmp_path / "out"
         summary = curate(CurateConfig(source="objaverse-xl", xl_dir=tmp_path / "xl", out=out, retries=0, workers=2))
-    got = {r["file_identifier"]: r for r in contracts.read_table(out / "manifest.parquet", "manifest").to_pylist()}
+    got = {r["file_identifier"]: r for r in contracts.read_table(out / "manifest.parquet", contracts.MANIFEST).to_pylist()}
     bunny = got[f"{base}/bunny.glb"]
     assert bunny["status"] == "keep" and bunny["face_count"] == 5648
     assert Path(bunny["local_path"]).is_file() and sha_of(Path(bunny["local_path"])) == bunny["sha256"]
@@ -118,7 +118,7 @@ def test_objaverse_annotations_offline_and_load_objects_via_adapter(tmp_path, ra
     })
     # --no-download: annotation counts drive the rules; LVIS categories cap per category.
     s = curate(CurateConfig(source="objaverse", objaverse_dir=cache, out=tmp_path / "meta", no_download=True, max_per_category=1))
-    got = {r["uid"]: r for r in contracts.read_table(tmp_path / "meta" / "manifest.parquet", "manifest").to_pylist()}
+    got = {r["uid"]: r for r in contracts.read_table(tmp_path / "meta" / "manifest.parquet", contracts.MANIFEST).to_pylist()}
     assert got[uids[1]]["reason"] == "license" and got[uids[2]]["reason"] == "animated"
     assert got[uids[0]]["status"] == "keep" and got[uids[3]]["reason"] == "category_cap"  # uid order breaks the tie
     assert got[uids[0]]["face_count"] == 999 and got[uids[0]]["category"] == "mug"
@@ -132,7 +132,7 @@ def test_objaverse_annotations_offline_and_load_objects_via_adapter(tmp_path, ra
         shutil.copy(SAMPLE_OBJECTS / name, mirror / f"{uid}.glb")
     with serve(tmp_path / "mirror") as base:
         curate(CurateConfig(source="objaverse", objaverse_dir=cache, objaverse_url=base, out=tmp_path / "dl", workers=2))
-    got = {r["uid"]: r for r in contracts.read_table(tmp_path / "dl" / "manifest.parquet", "manifest").to_pylist()}
+    got = {r["uid"]: r for r in contracts.read_table(tmp_path / "dl" / "manifest.parquet", contracts.MANIFEST).to_pylist()}
     path = Path(got[uids[0]]["local_path"])
     assert path == cache / "hf-objaverse-v1" / "glbs" / "000-000" / f"{uids[0]}.glb" and path.is_file()
     assert got[uids[0]]["face_count"] == 5648 and got[uids[0]]["status"] == "keep"

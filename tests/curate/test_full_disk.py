@@ -22,7 +22,7 @@ def _curate(src: Path, out: Path) -> subprocess.CompletedProcess:
 
 
 def _rows(out: Path) -> list[tuple]:
-    table = contracts.read_table(out / "manifest.parquet", "manifest")
+    table = contracts.read_table(out / "manifest.parquet", contracts.MANIFEST)
     return sorted(zip(*(table.column(c).to_pylist() for c in ("uid", "status", "reason", "face_count"))))
 
 

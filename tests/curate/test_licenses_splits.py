@@ -7,7 +7,8 @@ import hashlib
 import duckdb
 import pytest
 
-from tk.curate import licenses, splits
+from tk import splits
+from tk.curate import licenses
 from tk.errors import TkError
 
 
@@ -53,7 +54,7 @@ def test_split_is_a_pure_function_and_sql_agrees():
     con.execute("CREATE TABLE t AS SELECT unnest(?::VARCHAR[]) AS uid, generate_subscripts(?::VARCHAR[], 1) AS i", [uids, uids])
     sql = [r[0] for r in con.execute(f"SELECT {splits.split_sql('uid', 7, fractions)} FROM t ORDER BY i").fetchall()]
     assert sql == py
-    counts = {s: py.count(s) for s in splits.SPLIT_NAMES}
+    counts = {s: py.count(s) for s in splits.SPLITS}
     # Binomial std of the train share on 6000 draws is ~0.5%; allow 4 sigma.
     assert abs(counts["train"] / 6000 - 0.8) < 0.02 and abs(counts["val"] / 6000 - 0.1) < 0.015
     other_seed = [splits.split_of(u, 8, fractions) for u in uids]

@@ -36,7 +36,7 @@ def curated(folder, tmp_path_factory, ray_session):
     out = tmp_path_factory.mktemp("out")
     cfg = CurateConfig(source="local", input=folder, licenses=folder / "SOURCES.csv", out=out, license="all", max_size_mb=0.5, workers=2)
     summary = curate(cfg)
-    table = contracts.read_table(out / "manifest.parquet", "manifest")
+    table = contracts.read_table(out / "manifest.parquet", contracts.MANIFEST)
     return out, summary, {r["file_identifier"]: r for r in table.to_pylist()}
 
 
@@ -92,7 +92,7 @@ def test_rerun_with_other_rules_reuses_every_probe(curated, folder):
     # Only the mug is new to probe (no longer over the size cap); every other candidate is reused.
     assert summary["probe"]["probed"] == 1
     assert summary["probe"]["reused"] == summary["probe"]["candidates"] - 1
-    rows = {r["file_identifier"]: r for r in contracts.read_table(out / "manifest.parquet", "manifest").to_pylist()}
+    rows = {r["file_identifier"]: r for r in contracts.read_table(out / "manifest.parquet", contracts.MANIFEST).to_pylist()}
     assert rows["objects/pico-neo3.glb"]["reason"] == "license"
     assert rows["objects/bunny.glb"]["reason"] == "no_textures"
     assert rows["objects/crate/crate.obj"]["status"] == "keep"

@@ -40,7 +40,7 @@ def test_failed_downloads_are_rejected_when_no_row_reached_a_probe(tmp_path, ray
         xl = write_thingiverse(tmp_path / "xl", [(f"{base}/missing.glb", None), (f"{base}/bunny.glb", "0" * 64)])
         out = tmp_path / "out"
         summary = curate(CurateConfig(source="objaverse-xl", xl_dir=xl, out=out, retries=0, workers=1))
-    got = {r["file_identifier"]: r for r in contracts.read_table(out / "manifest.parquet", "manifest").to_pylist()}
+    got = {r["file_identifier"]: r for r in contracts.read_table(out / "manifest.parquet", contracts.MANIFEST).to_pylist()}
     missing, wrong = got[f"{base}/missing.glb"], got[f"{base}/bunny.glb"]
     assert (missing["status"], missing["reason"]) == ("reject", "download_failed")
     assert "HTTP 404" in missing["probe_error"]

@@ -62,6 +62,6 @@ def test_kill_and_resume(tmp_path, sample_objects):
     after = stored_probes(out)
     # a reused probe keeps the measurement stamp it was stored with, so nothing was probed twice
     assert len(after) == N_FILES and all(after[uid] == stamp for uid, stamp in before.items())
-    table = contracts.read_table(out / "manifest.parquet", "manifest")
+    table = contracts.read_table(out / "manifest.parquet", contracts.MANIFEST)
     assert table.num_rows == N_FILES == len(set(table.column("uid").to_pylist()))
     assert set(table.column("reason").to_pylist()) == {"unreadable"}  # Blender 5's FBX importer fails on this file

@@ -145,7 +145,7 @@ def test_curate_takes_license_creator_title_and_category(unpacked, tmp_path, ray
                        license="cc-by", workers=2, max_per_category=1)
     summary = curate(cfg)
     rows = {r["file_identifier"]: r for r in
-            contracts.read_table(tmp_path / "cur" / "manifest.parquet", "manifest").to_pylist()}
+            contracts.read_table(tmp_path / "cur" / "manifest.parquet", contracts.MANIFEST).to_pylist()}
     ball = rows["Tiny-CC-BY/basketball/basketball.obj"]
     assert (ball["license"], ball["author"], ball["title"], ball["category"], ball["reason"]) == (
         "cc-by-3.0", "Carol", "Ball", "Exterior", None)

@@ -9,7 +9,7 @@ import pytest
 
 from tk import contracts
 from tk.cli import main
-from tk.curate import splits
+from tk import splits
 from tk.curate.pipeline import CurateConfig, curate
 from tk.errors import TkError
 from tk.hashing import sha256_text
@@ -18,7 +18,7 @@ from curate_fixtures import XL_ROWS, sha, write_xl
 
 
 def rows_by_identifier(out):
-    table = contracts.read_table(out / "manifest.parquet", "manifest")
+    table = contracts.read_table(out / "manifest.parquet", contracts.MANIFEST)
     return {r["file_identifier"]: r for r in table.to_pylist()}
 
 

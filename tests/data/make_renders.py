@@ -48,13 +48,13 @@ def _relative_paths(renders: Path, src: Path) -> None:
     """Point objects.parquet's local_path at manifests/sample/objects (repo-relative) instead of the temp links."""
     import pyarrow as pa
 
-    from tk.contracts import read_table, write_table
+    from tk.contracts import OBJECTS, read_table, write_table
 
-    table = read_table(renders / "objects.parquet", "objects")
+    table = read_table(renders / "objects.parquet", OBJECTS)
     rel = [str(Path("manifests/sample/objects") / Path(p).relative_to(src))
            for p in table.column("local_path").to_pylist()]
     table = table.set_column(table.schema.get_field_index("local_path"), "local_path", pa.array(rel, pa.string()))
-    write_table(renders / "objects.parquet", table, "objects")
+    write_table(renders / "objects.parquet", table, OBJECTS)
 
 
 if __name__ == "__main__":

@@ -41,8 +41,8 @@ def _manifest_rows(n: int = 3) -> pa.Table:
 
 def test_manifest_roundtrip_keeps_extra_columns(tmp_path):
     path = tmp_path / "m.parquet"
-    written = contracts.write_table(path, _manifest_rows(), "manifest")
-    back = contracts.read_table(path, "manifest")
+    written = contracts.write_table(path, _manifest_rows(), contracts.MANIFEST)
+    back = contracts.read_table(path, contracts.MANIFEST)
     assert back.equals(written)
     assert back.column_names[-1] == "category"
     assert back.schema.field("size_bytes").type == pa.int64()
@@ -52,41 +52,41 @@ def test_manifest_roundtrip_keeps_extra_columns(tmp_path):
 def test_rejected_row_without_reason_is_refused(tmp_path):
     t = _manifest_rows().set_column(17, "reason", pa.array([None, None, None], pa.string()))
     with pytest.raises(ContractError, match="no reason"):
-        contracts.write_table(tmp_path / "m.parquet", t, "manifest")
+        contracts.write_table(tmp_path / "m.parquet", t, contracts.MANIFEST)
     assert not (tmp_path / "m.parquet").exists()
 
 
 def test_bad_enum_and_missing_column_are_named(tmp_path):
     t = _manifest_rows().set_column(18, "split", pa.array(["train", "dev", "test"]))
     with pytest.raises(ContractError, match="'split'.*dev"):
-        contracts.write_table(tmp_path / "m.parquet", t, "manifest")
+        contracts.write_table(tmp_path / "m.parquet", t, contracts.MANIFEST)
     with pytest.raises(ContractError, match="license"):
-        contracts.conform(_manifest_rows().drop_columns(["license"]), "manifest")
+        contracts.conform(_manifest_rows().drop_columns(["license"]), contracts.MANIFEST)
 
 
 def test_file_of_other_version_or_kind_fails_with_its_path(tmp_path):
-    t = contracts.conform(_manifest_rows(), "manifest")
+    t = contracts.conform(_manifest_rows(), contracts.MANIFEST)
     old = tmp_path / "old.parquet"
     pq.write_table(t.replace_schema_metadata({b"tk.contract": b"manifest", b"tk.contract_version": b"0"}), old)
     with pytest.raises(ContractError, match=r"old\.parquet.*version 0"):
-        contracts.read_table(old, "manifest")
+        contracts.read_table(old, contracts.MANIFEST)
     with pytest.raises(ContractError, match="expected a 'shard' file"):
-        contracts.read_table(old, "shard")
+        contracts.read_table(old, contracts.SHARD)
     junk = tmp_path / "junk.parquet"
     junk.write_bytes(b"PNG not parquet")
     with pytest.raises(ContractError, match="not a readable Parquet"):
-        contracts.read_table(junk, "manifest")
+        contracts.read_table(junk, contracts.MANIFEST)
 
 
 def test_shard_of_version_1_says_what_version_2_added(tmp_path):
     row = {"uid": ["a"], "view": [0], "split": ["train"], "rgba": [b"x"], "depth": [None], "normal": [None],
            "c2w": [[0.0] * 16], "fx": [1.0], "fy": [1.0], "cx": [0.5], "cy": [0.5], "width": [1], "height": [1],
            "light": ["{}"], "surface": [None]}
-    t = contracts.conform(pa.table(row), "shard").drop_columns(["surface"])
+    t = contracts.conform(pa.table(row), contracts.SHARD).drop_columns(["surface"])
     old = tmp_path / "shard-00000.parquet"
     pq.write_table(t.replace_schema_metadata({b"tk.contract": b"shard", b"tk.contract_version": b"1"}), old)
     with pytest.raises(ContractError, match=r"shard-00000\.parquet: shard contract version 1.*`surface`.*re-render") as e:
-        contracts.read_table(old, "shard")
+        contracts.read_table(old, contracts.SHARD)
     assert "\n" not in str(e.value)
 
 
@@ -95,11 +95,11 @@ def test_shard_surface_is_whole_rows_on_one_row_per_object():
            "depth": [None, None], "normal": [None, None], "c2w": [[0.0] * 16] * 2, "fx": [1.0, 1.0],
            "fy": [1.0, 1.0], "cx": [0.5, 0.5], "cy": [0.5, 0.5], "width": [1, 1], "height": [1, 1],
            "light": ["{}", "{}"], "surface": [b"\0" * 24, None]}
-    contracts.validate_table(contracts.conform(pa.table(row), "shard"), "shard")
+    contracts.validate_table(contracts.conform(pa.table(row), contracts.SHARD), contracts.SHARD)
     with pytest.raises(ContractError, match="more than one row"):
-        contracts.validate_table(contracts.conform(pa.table({**row, "surface": [b"\0" * 24] * 2}), "shard"), "shard")
+        contracts.validate_table(contracts.conform(pa.table({**row, "surface": [b"\0" * 24] * 2}), contracts.SHARD), contracts.SHARD)
     with pytest.raises(ContractError, match="whole float16"):
-        contracts.validate_table(contracts.conform(pa.table({**row, "surface": [b"\0" * 10, None]}), "shard"), "shard")
+        contracts.validate_table(contracts.conform(pa.table({**row, "surface": [b"\0" * 10, None]}), contracts.SHARD), contracts.SHARD)
 
 
 def test_shard_duplicate_views_rejected():
@@ -109,10 +109,10 @@ def test_shard_duplicate_views_rejected():
         "fx": [1.0, 1.0], "fy": [1.0, 1.0], "cx": [0.5, 0.5], "cy": [0.5, 0.5],
         "width": [1, 1], "height": [1, 1], "light": ["{}", "{}"], "surface": [None, None],
     }
-    t = contracts.conform(pa.table(row), "shard")
+    t = contracts.conform(pa.table(row), contracts.SHARD)
     assert t.schema.field("c2w").type == pa.list_(pa.float32(), 16)
     with pytest.raises(ContractError, match="duplicate"):
-        contracts.validate_table(t, "shard")
+        contracts.validate_table(t, contracts.SHARD)
 
 
 def _view(uid: str, view: int, surface: bytes | None = None) -> dict:

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.conftest import EXAMPLES
-from tk import confine, formats
+from tk import confine, formats, readers
 
 NAMES = st.one_of(
     st.sampled_from(["a.bin", "a.mtl", "t.png", "sub/t.png", "../secret/secret.bin", "../secret/secret.mtl",
@@ -114,7 +114,7 @@ def test_probe(tmp_path, watch, file, mtl):
 def test_collada_up_axis(tmp_path, head, tag):
     path = tmp_path / "m.dae"
     path.write_bytes(head + tag)
-    assert formats._dae_up_axis(path) in ("Y", "Z")
+    assert readers._dae_up_axis(path) in ("Y", "Z")
 
 
 @pytest.mark.parametrize("name, data", [

@@ -53,9 +53,9 @@ def test_infer_uses_the_official_density_field(tiny_ref_dir, tmp_path, capsys):
 
 def test_infer_on_real_rgba_renders(tiny_ref_dir, tmp_path, capsys):
     """Real Cycles renders from the render stage's fixture (shards contract: rgba = PNG, alpha = mask)."""
-    from tk.contracts import read_table
+    from tk.contracts import SHARD, read_table
 
-    table = read_table(next((RENDERS / "shards").glob("shard-*.parquet")), "shard")
+    table = read_table(next((RENDERS / "shards").glob("shard-*.parquet")), SHARD)
     rows = table.slice(0, 2).to_pylist()
     paths = []
     for row in rows:

@@ -32,9 +32,9 @@ def test_shipped_model_is_small_documented_and_loads():
 
 
 def test_infer_without_model_uses_the_shipped_one(tmp_path, capsys):
-    from tk.contracts import read_table
+    from tk.contracts import SHARD, read_table
 
-    table = read_table(next((RENDERS / "shards").glob("shard-*.parquet")), "shard")
+    table = read_table(next((RENDERS / "shards").glob("shard-*.parquet")), SHARD)
     row = table.slice(0, 1).to_pylist()[0]  # a sample object (not furniture): never seen by the collection model
     image = tmp_path / "object.png"
     image.write_bytes(row["rgba"])

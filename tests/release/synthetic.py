@@ -66,11 +66,11 @@ def make_release(root: Path, sample_dir: Path, policy: str = "commercial") -> Pa
             material_count=None, texture_count=None, animation_count=None, bbox_extent=[1.0, 0.8, 0.6],
         ))
     (root / layout.MANIFEST_DIR).mkdir(parents=True)
-    contracts.write_table(layout.manifest(root), pa.Table.from_pylist(manifest), "manifest")
+    contracts.write_table(layout.manifest(root), pa.Table.from_pylist(manifest), contracts.MANIFEST)
     kept = [r for r in manifest if r["status"] == "keep"]
     objects = [dict(uid=r["uid"], local_path=r["local_path"], status="ok", error=None, attempts=1, seconds=0.5,
                     center=[0.0, 0.1, 0.2], scale=0.5) for r in kept]
-    contracts.write_table(layout.objects(root), pa.Table.from_pylist(objects), "objects")
+    contracts.write_table(layout.objects(root), pa.Table.from_pylist(objects), contracts.OBJECTS)
     rows = []
     for i, r in enumerate(kept):
         for view in range(VIEWS):

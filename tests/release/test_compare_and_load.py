@@ -27,9 +27,9 @@ def _by_what(rows):
 
 def _edit_view(root, edit):
     path = root / SHARD
-    rows = contracts.read_table(path, "shard").to_pylist()
+    rows = contracts.read_table(path, contracts.SHARD).to_pylist()
     edit(rows[0])
-    contracts.write_table(path, pa.Table.from_pylist(rows), "shard")
+    contracts.write_table(path, pa.Table.from_pylist(rows), contracts.SHARD)
 
 
 def test_copy_compares_equal(synthetic_release_master, tmp_path):

@@ -13,13 +13,13 @@ from tk.release.build import merge_manifests
 
 
 def _split_manifest(release, tmp_path):
-    table = contracts.read_table(layout.manifest(release), "manifest")
+    table = contracts.read_table(layout.manifest(release), contracts.MANIFEST)
     first = table.filter(pc.equal(table["source"], "local")).slice(0, 2)
     second = table.slice(2)
     dirs = []
     for i, part in enumerate((first, second)):
         d = tmp_path / f"curate-{i}"
-        contracts.write_table(d / "manifest.parquet", part, "manifest")
+        contracts.write_table(d / "manifest.parquet", part, contracts.MANIFEST)
         (d / "report.md").write_text(f"# report {i}\n")
         dirs.append(d)
     return table, dirs
@@ -30,7 +30,7 @@ def test_merge_keeps_every_row(synthetic_release_master, tmp_path):
     out = tmp_path / "merged"
     out.mkdir()
     merge_manifests(dirs, out)
-    merged = contracts.read_table(out / "manifest.parquet", "manifest")
+    merged = contracts.read_table(out / "manifest.parquet", contracts.MANIFEST)
     assert sorted(merged["uid"].to_pylist()) == sorted(table["uid"].to_pylist())
     con = duckdb.connect(str(out / "manifest.duckdb"), read_only=True)
     assert con.execute("SELECT count(*), count(*) FILTER (WHERE status = 'keep') FROM objects").fetchall() == [(4, 3)]

@@ -69,8 +69,8 @@ def test_missing_release_json_and_folder(tmp_path, synthetic_release, capsys):
 
 def test_lost_view_fails_counts_even_when_rehashed(synthetic_release):
     path = synthetic_release / SHARD
-    table = contracts.read_table(path, "shard")
-    contracts.write_table(path, table.filter(pc.not_equal(table["view"], 1)).slice(1), "shard")
+    table = contracts.read_table(path, contracts.SHARD)
+    contracts.write_table(path, table.filter(pc.not_equal(table["view"], 1)).slice(1), contracts.SHARD)
     reseal(synthetic_release)
     with pytest.raises(VerifyError) as e:
         verify_release(synthetic_release)
@@ -84,7 +84,7 @@ def test_disallowed_license_fails_even_when_rehashed(synthetic_release):
     cat["license"] = "cc-by-nc-4.0"
     import pyarrow as pa
 
-    contracts.write_table(path, pa.Table.from_pylist(table), "manifest")
+    contracts.write_table(path, pa.Table.from_pylist(table), contracts.MANIFEST)
     reseal(synthetic_release)
     with pytest.raises(VerifyError) as e:
         verify_release(synthetic_release)

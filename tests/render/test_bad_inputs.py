@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tk.contracts import read_table
+from tk.contracts import OBJECTS, SHARD, read_table
 from tk.contracts.renders import decode_rgba_u8 as decode_png
 from tk.render.pipeline import RenderConfig, render
 
@@ -70,7 +70,7 @@ def bad_run(tmp_path_factory):
         summary = render(cfg)
     finally:
         mp.undo()
-    rows = {Path(r["local_path"]).name: r for r in read_table(root / "out" / "objects.parquet", "objects").to_pylist()}
+    rows = {Path(r["local_path"]).name: r for r in read_table(root / "out" / "objects.parquet", OBJECTS).to_pylist()}
     return root, summary, rows
 
 
@@ -126,7 +126,7 @@ def test_good_objects_have_complete_valid_views(bad_run):
     root, _, rows = bad_run
     views: dict[str, list[int]] = {}
     for shard in sorted((root / "out" / "shards").glob("shard-*.parquet")):
-        t = read_table(shard, "shard")  # validates the contract
+        t = read_table(shard, SHARD)  # validates the contract
         for r in t.select(["uid", "view", "rgba", "width"]).to_pylist():
             views.setdefault(r["uid"], []).append(r["view"])
             alpha = decode_png(r["rgba"])[..., 3]

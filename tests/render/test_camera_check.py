@@ -12,7 +12,7 @@ import pytest
 import trimesh
 from scipy.spatial import cKDTree
 
-from tk.contracts import read_table
+from tk.contracts import OBJECTS, SHARD, read_table
 from tk.contracts.renders import decode_depth
 from tk.contracts.renders import decode_rgba_u8 as decode_png
 from tk.geometry import project, unproject
@@ -34,10 +34,10 @@ def blender_points(local_path: str) -> np.ndarray:
 
 
 def fixture_rows() -> tuple[dict, list[dict]]:
-    objects = {r["uid"]: r for r in read_table(RENDERS / "objects.parquet", "objects").to_pylist()}
+    objects = {r["uid"]: r for r in read_table(RENDERS / "objects.parquet", OBJECTS).to_pylist()}
     views = []
     for shard in sorted((RENDERS / "shards").glob("shard-*.parquet")):
-        views += read_table(shard, "shard").to_pylist()
+        views += read_table(shard, SHARD).to_pylist()
     return objects, views
 
 

@@ -166,7 +166,7 @@ def test_render_loses_a_node_with_no_room_left_and_completes_in_one_run(cluster,
     uids = {k[0] for k in keys}
     assert len(uids) == len(OBJECTS) and executor.killed_holding[0] in uids
     assert sorted(keys) == sorted((uid, v) for uid in uids for v in range(2))  # no view twice, none missing
-    rows = read_table(out / "objects.parquet", "objects").to_pylist()
+    rows = read_table(out / "objects.parquet", OBJECTS).to_pylist()
     assert sorted(r["uid"] for r in rows) == sorted(uids) and {r["status"] for r in rows} == {"ok"}
     assert sorted(p.name for p in out.iterdir()) == ["objects.parquet", "render.json", "shards"]  # no logs, temps
     assert set(Path(tempfile.gettempdir()).glob("tk-render-worker-*.log")) == before

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import trimesh
 
-from tk import formats
+from tk import readers
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "formats"
 
@@ -24,7 +24,7 @@ def test_a_collada_image_inside_the_folder_is_carried(tmp_path):
     shutil.copy(SAMPLES / "box.dae", tmp_path / "box.dae")
     shutil.copy(SAMPLES / "box_texture.png", tmp_path / "box_texture.png")
     missing: list[str] = []
-    assert _images(formats.to_glb(tmp_path / "box.dae", "dae", missing)) == 1 and missing == []
+    assert _images(readers.to_glb(tmp_path / "box.dae", "dae", missing)) == 1 and missing == []
 
 
 def test_a_collada_image_outside_the_folder_is_refused_and_listed(tmp_path):
@@ -35,7 +35,7 @@ def test_a_collada_image_outside_the_folder_is_refused_and_listed(tmp_path):
                       ("uri.dae", (tmp_path / "box_texture.png").as_uri())):
         (tmp_path / "obj" / name).write_text(text.replace("<init_from>box_texture.png</init_from>", f"<init_from>{ref}</init_from>"))
         missing: list[str] = []
-        glb = formats.to_glb(tmp_path / "obj" / name, "dae", missing)
+        glb = readers.to_glb(tmp_path / "obj" / name, "dae", missing)
         assert _images(glb) == 0, name
         assert len(missing) == 1 and ref in missing[0], (name, missing)
 
@@ -58,14 +58,14 @@ def _with_entity(tmp_path: Path, entity: str) -> dict[str, Path]:
 def test_an_xml_internal_entity_reaches_the_geometry(tmp_path):
     """The channel the next test watches: an entity's text does become a vertex coordinate."""
     for file_type, path in _with_entity(tmp_path, '"7777"').items():
-        assert formats.load_trimesh(path, file_type, []).extents.max() > 7000, file_type
+        assert readers.load_trimesh(path, file_type, []).extents.max() > 7000, file_type
 
 
 def test_an_xml_external_entity_is_never_read(tmp_path):
     (tmp_path / "secret.txt").write_text("7777")
     for file_type, path in _with_entity(tmp_path, f'SYSTEM "{(tmp_path / "secret.txt").as_uri()}"').items():
         try:
-            scene = formats.load_trimesh(path, file_type, [])
+            scene = readers.load_trimesh(path, file_type, [])
         except Exception as e:  # noqa: BLE001 - refusing the file is fine; reading the secret is not
             assert "7777" not in str(e), file_type
             continue

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tk.contracts import read_table
+from tk.contracts import OBJECTS, SHARD, read_table
 from tk.contracts.renders import decode_depth, decode_surface
 from tk.contracts.renders import decode_rgba_u8 as decode_png
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _rows(folder: Path) -> dict:
     rows = {}
     for shard in sorted((folder / "shards").glob("shard-*.parquet")):
-        for r in read_table(shard, "shard").to_pylist():
+        for r in read_table(shard, SHARD).to_pylist():
             rows[(r["uid"], r["view"])] = r
     return rows
 
@@ -43,7 +43,7 @@ def test_fixture_regenerates_the_same(tmp_path):
         if g["surface"] is not None:  # the same seeded draw over the same geometry, up to float16 rounding
             np.testing.assert_allclose(np.concatenate(decode_surface(f["surface"]), 1),
                                        np.concatenate(decode_surface(g["surface"]), 1), atol=2e-3)
-    objects = {r["uid"]: r for r in read_table(out / "objects.parquet", "objects").to_pylist()}
-    for g in read_table(ROOT / "tests/data/renders/objects.parquet", "objects").to_pylist():
+    objects = {r["uid"]: r for r in read_table(out / "objects.parquet", OBJECTS).to_pylist()}
+    for g in read_table(ROOT / "tests/data/renders/objects.parquet", OBJECTS).to_pylist():
         assert np.allclose(objects[g["uid"]]["center"], g["center"]) and np.isclose(objects[g["uid"]]["scale"], g["scale"])
         assert objects[g["uid"]]["local_path"] == g["local_path"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from tk.contracts import write_table
+from tk.contracts import MANIFEST, write_table
 from tk.errors import TkError
 from tk.hashing import sha256_file
 from tk.render.inputs import from_folder, from_manifest
@@ -23,7 +23,7 @@ def _manifest(folder: Path, rows: list[dict]) -> None:
             "attribution": None, "size_bytes": None, "vertex_count": None, "face_count": None, "mesh_count": None,
             "material_count": None, "texture_count": None, "animation_count": None, "bbox_extent": None,
             "reason": None, "split": "train"}
-    write_table(folder / "manifest.parquet", pa.Table.from_pylist([{**base, **r} for r in rows]), "manifest")
+    write_table(folder / "manifest.parquet", pa.Table.from_pylist([{**base, **r} for r in rows]), MANIFEST)
 
 
 def test_manifest_gives_kept_rows_with_a_local_path(tmp_path):

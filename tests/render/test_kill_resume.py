@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from shard_views import shard_views
-from tk.contracts import read_table
+from tk.contracts import OBJECTS, read_table
 
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests" / "sample" / "objects"
 FILES = ["bunny.glb", "suzi.glb", "025_mug.stl", "Spider_binary.stl", "pico-neo3.glb", "meta-quest-touch-plus.glb"]
@@ -51,7 +51,7 @@ def test_kill_9_then_resume_gives_one_set_of_views_per_object(tmp_path):
     keys = shard_views(out)
     assert len(keys) == len(set(keys)) == 3 * len(FILES)
     assert sorted(keys) == sorted((uid, v) for uid in {k[0] for k in keys} for v in range(3))
-    objects = read_table(out / "objects.parquet", "objects").to_pylist()
+    objects = read_table(out / "objects.parquet", OBJECTS).to_pylist()
     assert len(objects) == len(FILES) and all(o["status"] == "ok" for o in objects)
     assert f"{len(done_before)} already done" in " ".join(rerun.stdout.split())
     assert not [p for p in out.rglob("*") if ".tmp" in p.name or p.name.startswith(".")]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tk.cli import main
-from tk.contracts import read_table
+from tk.contracts import OBJECTS, read_table
 from tk.errors import TkError
 from tk.render.pipeline import RenderConfig, render
 from tk.render.process import WorkerProcess, run_with_retries
@@ -69,14 +69,14 @@ def _shard_bytes(out: Path) -> dict[str, bytes]:
 def test_deleted_objects_table_is_rebuilt_from_the_shards(finished, tmp_path):
     src, out = _copy(finished, tmp_path)
     shards = _shard_bytes(out)
-    before = {r["uid"]: r for r in read_table(out / "objects.parquet", "objects").to_pylist()}
+    before = {r["uid"]: r for r in read_table(out / "objects.parquet", OBJECTS).to_pylist()}
     assert len(shards) == 2 and {r["status"] for r in before.values()} == {"ok"}
     (out / "objects.parquet").unlink()
     executor = WorkerExecutor()
     summary = render(_cfg(src, out), executor=executor)
     assert executor.rendered == [] and summary["skipped"] == 2 and summary["ok_total"] == 2
     assert _shard_bytes(out) == shards  # no finished shard deleted or rewritten
-    after = {r["uid"]: r for r in read_table(out / "objects.parquet", "objects").to_pylist()}
+    after = {r["uid"]: r for r in read_table(out / "objects.parquet", OBJECTS).to_pylist()}
     assert after == before  # every column, normalisation center and scale included
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tk.contracts import read_table
+from tk.contracts import OBJECTS, SHARD, read_table
 from tk.contracts.renders import decode_depth, decode_normal, decode_rgba_u8, encode_rgba, read_views
 from tk.errors import TkError
 from tk.render.encode import encode_depth, encode_normal
@@ -36,7 +36,7 @@ def test_shards_group_whole_objects_and_resume_skips_done(tmp_path):
     store.add({**_object("d")[0], "status": "failed", "error": "boom", "center": None, "scale": None}, [])
     store.flush()
     assert sorted(_all_views(tmp_path)) == [(u, v) for u in "abc" for v in (0, 1)]
-    objects = read_table(tmp_path / "objects.parquet", "objects").to_pylist()
+    objects = read_table(tmp_path / "objects.parquet", OBJECTS).to_pylist()
     assert {o["uid"]: o["status"] for o in objects} == {"a": "ok", "b": "ok", "c": "ok", "d": "failed"}
     assert {o["uid"]: o["shard"] for o in objects if o["status"] == "ok"} == {
         "a": "shard-00000.parquet", "b": "shard-00000.parquet", "c": "shard-00001.parquet"}
@@ -78,7 +78,7 @@ def test_shards_rebuild_an_older_objects_table(tmp_path):
     again = ShardStore(tmp_path, settings={"seed": 0})
     assert again.done() == {"a", "b"} and again.objects["b"]["shard"] == "shard-00001.parquet"
     assert "c" not in again.objects  # a failed object has no shard to come back from: it is tried again
-    rows = {r["uid"]: r for r in read_table(tmp_path / "objects.parquet", "objects").to_pylist()}
+    rows = {r["uid"]: r for r in read_table(tmp_path / "objects.parquet", OBJECTS).to_pylist()}
     assert set(rows) == {"a", "b"} and rows["b"]["center"] == [0.0, 0.0, 0.0] and rows["b"]["attempts"] == 1
     (tmp_path / "objects.parquet").unlink()
     with pytest.raises(TkError, match="other settings .*seed"):
@@ -91,7 +91,7 @@ def test_shard_without_a_record_is_refused_not_deleted(tmp_path):
     import pyarrow as pa
 
     (tmp_path / "shards").mkdir()
-    write_table(tmp_path / "shards" / "shard-00000.parquet", pa.Table.from_pylist(_object("a")[1]), "shard")  # as older tk wrote
+    write_table(tmp_path / "shards" / "shard-00000.parquet", pa.Table.from_pylist(_object("a")[1]), SHARD)  # as older tk wrote
     with pytest.raises(TkError, match="does not record its objects"):
         ShardStore(tmp_path)
     with pytest.raises(TkError, match="no render.json"):

@@ -17,7 +17,7 @@ import pytest
 
 from tests.disks import small_disk
 from tk import faults
-from tk.contracts import read_table
+from tk.contracts import OBJECTS, read_table
 from tk.render import shards
 from tk.render.pipeline import render
 from tests.render.test_out_folder import WorkerExecutor, _cfg, _shard_bytes
@@ -77,7 +77,7 @@ def test_full_disk_mid_render_then_resume(tmp_path, monkeypatch):
         executor = WorkerExecutor()
         summary = render(_cfg(src, out), executor=executor)
         assert summary["ok_total"] == 2 and len(executor.rendered) == 1  # only the object not kept is rendered
-        resumed = {r["uid"]: r["status"] for r in read_table(out / "objects.parquet", "objects").to_pylist()}
+        resumed = {r["uid"]: r["status"] for r in read_table(out / "objects.parquet", OBJECTS).to_pylist()}
         assert resumed == {r["uid"]: r["status"] for r in read_table(tmp_path / "whole" / "objects.parquet",
                                                                      "objects").to_pylist()}
         views = _views(out)
@@ -147,7 +147,7 @@ def test_input_vanished_mid_render_fails_that_object_and_a_rerun_completes(tmp_p
     monkeypatch.setattr(shards.ShardStore, "flush", flush_then_delete_inputs)
     summary = render(_cfg(src, out), executor=WorkerExecutor())
     assert (summary["ok"], summary["failed"]) == (1, 1)
-    rows = read_table(out / "objects.parquet", "objects").to_pylist()
+    rows = read_table(out / "objects.parquet", OBJECTS).to_pylist()
     failed = [r for r in rows if r["status"] == "failed"]
     assert len(failed) == 1 and failed[0]["error"].startswith("file not found: ") and "\n" not in failed[0]["error"]
     for name, to in (("bunny.glb", "bunny.glb"), ("025_mug.stl", "mug.stl")):  # the input is back

@@ -14,7 +14,7 @@ import trimesh
 from scipy.ndimage import binary_dilation
 from scipy.spatial import cKDTree
 
-from tk.contracts import read_table
+from tk.contracts import OBJECTS, SHARD, read_table
 from tk.contracts.renders import decode_rgba_u8 as decode_png
 from tk.contracts.renders import decode_surface, encode_surface
 from tk.geometry import project
@@ -28,7 +28,7 @@ Y_UP_TO_Z_UP = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=np.float64)
 def _surfaces_and_views(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, list[dict]]]:
     surfaces, views = {}, {}
     for shard in sorted((folder / "shards").glob("shard-*.parquet")):
-        for r in read_table(shard, "shard").to_pylist():
+        for r in read_table(shard, SHARD).to_pylist():
             views.setdefault(r["uid"], []).append(r)
             if r["surface"] is not None:
                 assert r["view"] == 0, "the surface belongs on the object's first view's row"
@@ -63,7 +63,7 @@ def test_fixture_surfaces_lie_in_the_box_and_project_onto_every_mask():
 
 def test_fixture_surface_matches_the_draco_file_loaded_independently():
     """bunny.glb is Draco-compressed: trimesh reads it only with DracoPy (a test dependency); Blender decodes it."""
-    objects = {r["uid"]: r for r in read_table(RENDERS / "objects.parquet", "objects").to_pylist()}
+    objects = {r["uid"]: r for r in read_table(RENDERS / "objects.parquet", OBJECTS).to_pylist()}
     surfaces, _ = _surfaces_and_views(RENDERS)
     uid, obj = next((u, o) for u, o in objects.items() if o["local_path"].endswith("bunny.glb"))
     assert b"KHR_draco_mesh_compression" in (ROOT / obj["local_path"]).read_bytes()[:4096]

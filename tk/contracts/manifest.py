@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from tk.contracts.tables import TableSpec, read_table
 from tk.errors import ContractError
+from tk.splits import SPLITS
 
 PARQUET = "manifest.parquet"
 DUCKDB = "manifest.duckdb"
@@ -24,7 +25,6 @@ FILES = (PARQUET, DUCKDB, *REPORTS)
 
 SOURCES = ("objaverse", "xl-github", "xl-sketchfab", "xl-thingiverse", "xl-smithsonian", "local")
 STATUS = ("keep", "reject")
-SPLITS = ("train", "val", "test")
 
 # What the geometry probe measures (tk.curate.probe), null until a file is probed.
 PROBE_COUNTS = ("vertex_count", "face_count", "mesh_count", "material_count", "texture_count", "animation_count")
@@ -71,4 +71,4 @@ def parquet_path(folder: str | os.PathLike[str]) -> Path:
 
 def read_manifest(folder: str | os.PathLike[str], columns: list[str] | None = None) -> pa.Table:
     """The validated manifest table of a curate output folder."""
-    return read_table(parquet_path(folder), "manifest", columns)
+    return read_table(parquet_path(folder), MANIFEST, columns)

@@ -225,7 +225,7 @@ def decode_surface(data: bytes) -> tuple[np.ndarray, np.ndarray]:
 
 def read_shard(path: str | os.PathLike[str], columns: list[str] | None = None) -> pa.Table:
     """One validated shard (all columns, or `columns`)."""
-    return read_table(path, "shard", columns)
+    return read_table(path, SHARD, columns)
 
 
 def read_views(folder: str | os.PathLike[str], columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
@@ -236,7 +236,7 @@ def read_views(folder: str | os.PathLike[str], columns: list[str] | None = None)
 
 def read_objects(folder: str | os.PathLike[str], columns: list[str] | None = None) -> pa.Table:
     """The validated objects.parquet of a render folder."""
-    return read_table(objects_path(folder), "objects", columns)
+    return read_table(objects_path(folder), OBJECTS, columns)
 
 
 def read_record(path: str | os.PathLike[str]) -> dict[str, Any] | None:
@@ -256,7 +256,7 @@ def read_record(path: str | os.PathLike[str]) -> dict[str, Any] | None:
 def write_shard(path: str | os.PathLike[str], rows: list[dict[str, Any]], record: dict[str, Any] | None = None) -> pa.Table:
     """Write one shard (one row group) atomically, with its `record` (settings and objects rows) when given."""
     metadata = None if record is None else {RECORD_KEY: json.dumps(record, sort_keys=True)}
-    return write_table(path, pa.Table.from_pylist(rows), "shard", metadata=metadata,
+    return write_table(path, pa.Table.from_pylist(rows), SHARD, metadata=metadata,
                        row_group_size=max(1, len(rows)))
 
 
@@ -266,4 +266,4 @@ def write_objects(folder: str | os.PathLike[str], rows: list[dict[str, Any]]) ->
     # without a normalisation (failed) stores NaNs as its center
     rows = [{**r, "center": r["center"] if r.get("center") is not None else [math.nan] * 3}
             for r in sorted(rows, key=lambda r: r["uid"])]
-    return write_table(objects_path(folder), pa.Table.from_pylist(rows, schema=schema("objects", OBJECT_EXTRA)), "objects")
+    return write_table(objects_path(folder), pa.Table.from_pylist(rows, schema=schema(OBJECTS, OBJECT_EXTRA)), OBJECTS)

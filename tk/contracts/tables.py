@@ -1,7 +1,8 @@
 """The machinery every contract table goes through: versioned pyarrow schemas and their validator.
 
 Each contract module (`tk.contracts.manifest`, `tk.contracts.renders`) describes its tables as a
-`TableSpec`; every reader and writer of a manifest, a render shard or an objects table goes through
+`TableSpec` and passes that object (never a name) to the functions here, so this module imports none of them;
+every reader and writer of a manifest, a render shard or an objects table goes through
 `write_table` / `read_table` here, so a file from another contract version or with a wrong column
 fails with one line that names the file and the column.
 """
@@ -42,49 +43,38 @@ class TableSpec:
     changes: dict[str, str] = field(default_factory=dict)
 
 
-def spec(kind: Kind) -> TableSpec:
-    """The TableSpec of contract table `kind`."""
-    # the contract modules import this one, so they are looked up when first needed
-    from tk.contracts import manifest, renders
-
-    specs = {"manifest": manifest.MANIFEST, "shard": renders.SHARD, "objects": renders.OBJECTS}
-    if kind not in specs:
-        raise ValueError(f"no contract table '{kind}'")
-    return specs[kind]
+def schema(spec: TableSpec, extra: list[pa.Field] | None = None) -> pa.Schema:
+    """The schema of a contract table (required columns first, then `extra`), with version metadata."""
+    return pa.schema(list(spec.fields) + list(extra or []),
+                     metadata={META_KIND: spec.kind.encode(), META_VERSION: spec.version.encode()})
 
 
-def schema(kind: Kind, extra: list[pa.Field] | None = None) -> pa.Schema:
-    """The schema of contract `kind` (required columns first, then `extra`), with version metadata."""
-    s = spec(kind)
-    return pa.schema(list(s.fields) + list(extra or []), metadata={META_KIND: kind.encode(), META_VERSION: s.version.encode()})
-
-
-def conform(table: pa.Table, kind: Kind) -> pa.Table:
+def conform(table: pa.Table, spec: TableSpec) -> pa.Table:
     """Cast `table` to the contract's column types and order (extra columns kept after), with metadata.
 
     Writers call this before `validate_table`; a missing required column or an impossible cast
     raises ContractError.
     """
-    names = [f.name for f in spec(kind).fields]
+    names = [f.name for f in spec.fields]
     missing = [n for n in names if n not in table.column_names]
     if missing:
-        raise ContractError(f"{kind} table lacks required column(s): {', '.join(missing)}")
+        raise ContractError(f"{spec.kind} table lacks required column(s): {', '.join(missing)}")
     extra = [table.schema.field(n) for n in table.column_names if n not in names]
-    target = schema(kind, extra)
+    target = schema(spec, extra)
     cols = []
     for f in target:
         col = table.column(f.name)
         try:
             cols.append(col.cast(f.type) if col.type != f.type else col)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-            raise ContractError(f"{kind} column '{f.name}' cannot be stored as {f.type}: {e}") from None
+            raise ContractError(f"{spec.kind} column '{f.name}' cannot be stored as {f.type}: {e}") from None
     return pa.Table.from_arrays(cols, schema=target)
 
 
-def validate_schema(sch: pa.Schema, kind: Kind, where: str = "") -> None:
+def validate_schema(sch: pa.Schema, spec: TableSpec, where: str = "") -> None:
     """Check column names, types and the contract version recorded in the schema metadata."""
     at = f"{where}: " if where else ""
-    s = spec(kind)
+    s, kind = spec, spec.kind
     meta = sch.metadata or {}
     found_kind = meta.get(META_KIND)
     if found_kind is not None and found_kind.decode() != kind:
@@ -104,13 +94,13 @@ def validate_schema(sch: pa.Schema, kind: Kind, where: str = "") -> None:
             raise ContractError(f"{at}column '{f.name}' has type {got}, the {kind} contract says {f.type}")
 
 
-def validate_table(table: pa.Table, kind: Kind, where: str = "") -> None:
+def validate_table(table: pa.Table, spec: TableSpec, where: str = "") -> None:
     """Check the schema, non-null required columns, enumerated values and row rules of a whole table."""
     import pyarrow.compute as pc
 
-    validate_schema(table.schema, kind, where)
+    validate_schema(table.schema, spec, where)
     at = f"{where}: " if where else ""
-    s = spec(kind)
+    s = spec
     for f in s.fields:
         if not f.nullable and table.column(f.name).null_count:
             raise ContractError(f"{at}column '{f.name}' has {table.column(f.name).null_count} null value(s)")
@@ -123,8 +113,8 @@ def validate_table(table: pa.Table, kind: Kind, where: str = "") -> None:
         s.check_rows(table, at)
 
 
-def read_table(path: str | os.PathLike[str], kind: Kind, columns: list[str] | None = None) -> pa.Table:
-    """Read a Parquet file of contract `kind` and validate it; errors name the file."""
+def read_table(path: str | os.PathLike[str], spec: TableSpec, columns: list[str] | None = None) -> pa.Table:
+    """Read a Parquet file of a contract table and validate it; errors name the file."""
     import pyarrow.parquet as pq
 
     where = os.fspath(path)
@@ -134,21 +124,21 @@ def read_table(path: str | os.PathLike[str], kind: Kind, columns: list[str] | No
         raise ContractError(f"{where}: file not found") from None
     except (pa.ArrowInvalid, OSError) as e:
         raise ContractError(f"{where}: not a readable Parquet file ({e})") from None
-    validate_schema(sch, kind, where)
+    validate_schema(sch, spec, where)
     table = pq.read_table(where, columns=columns)
     if columns is None:
-        validate_table(table, kind, where)
+        validate_table(table, spec, where)
     return table
 
 
-def write_table(path: str | os.PathLike[str], table: pa.Table, kind: Kind, metadata: dict[str, str] | None = None,
+def write_table(path: str | os.PathLike[str], table: pa.Table, spec: TableSpec, metadata: dict[str, str] | None = None,
                 **kwargs: object) -> pa.Table:
-    """Conform, validate and atomically write a table of contract `kind` (plus file `metadata`); returns what was written."""
+    """Conform, validate and atomically write a contract table (plus file `metadata`); returns what was written."""
     from tk import atomic
 
-    table = conform(table, kind)
+    table = conform(table, spec)
     if metadata:
         table = table.replace_schema_metadata({**table.schema.metadata, **{k.encode(): v.encode() for k, v in metadata.items()}})
-    validate_table(table, kind, os.fspath(path))
+    validate_table(table, spec, os.fspath(path))
     atomic.write_parquet(path, table, **kwargs)
     return table

@@ -96,9 +96,9 @@ def merge_manifests(dirs: list[Path], out: Path) -> None:
     import duckdb
     import pyarrow as pa
 
-    tables = [contracts.read_table(d / "manifest.parquet", "manifest") for d in dirs]
+    tables = [contracts.read_table(d / "manifest.parquet", contracts.MANIFEST) for d in dirs]
     merged = pa.concat_tables(tables, promote_options="permissive")
-    contracts.write_table(out / "manifest.parquet", merged, "manifest")
+    contracts.write_table(out / "manifest.parquet", merged, contracts.MANIFEST)
     with atomic.atomic_path(out / "manifest.duckdb") as tmp:
         tmp.unlink()
         con = duckdb.connect(str(tmp))

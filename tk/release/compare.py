@@ -61,7 +61,7 @@ def compare_releases(a: Path, b: Path) -> list[Comparison]:
 
 
 def _compare_manifests(a: Path, b: Path) -> Comparison:
-    ta, tb = (_sorted_rows(layout.manifest(p), "manifest") for p in (a, b))
+    ta, tb = (_sorted_rows(layout.manifest(p), contracts.MANIFEST) for p in (a, b))
     equal = sum(1 for u in ta if u in tb and _strip(ta[u]) == _strip(tb[u]))
     n = len(set(ta) | set(tb))
     bad = next((u for u in sorted(set(ta) | set(tb)) if u not in ta or u not in tb or _strip(ta[u]) != _strip(tb[u])), None)
@@ -70,7 +70,7 @@ def _compare_manifests(a: Path, b: Path) -> Comparison:
 
 
 def _compare_objects(a: Path, b: Path) -> Comparison:
-    ta, tb = (_sorted_rows(layout.objects(p), "objects") for p in (a, b))
+    ta, tb = (_sorted_rows(layout.objects(p), contracts.OBJECTS) for p in (a, b))
 
     def same(x: dict[str, Any], y: dict[str, Any]) -> bool:
         if x["status"] != y["status"]:
@@ -154,8 +154,8 @@ def _views(root: Path) -> dict[tuple[str, int], dict[str, Any]]:
     return {(r["uid"], r["view"]): r for r in renders.read_views(root / layout.RENDERS_DIR)}
 
 
-def _sorted_rows(path: Path, kind: str) -> dict[str, dict[str, Any]]:
-    return {r["uid"]: r for r in contracts.read_table(path, kind).to_pylist()}  # type: ignore[arg-type]
+def _sorted_rows(path: Path, spec: contracts.TableSpec) -> dict[str, dict[str, Any]]:
+    return {r["uid"]: r for r in contracts.read_table(path, spec).to_pylist()}
 
 
 def _strip(row: dict[str, Any]) -> dict[str, Any]:

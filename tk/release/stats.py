@@ -39,18 +39,18 @@ def kept_rows(root: Path) -> list[dict[str, Any]]:
     """The manifest rows with status keep, as dicts."""
     import pyarrow.compute as pc
 
-    table = contracts.read_table(layout.manifest(root), "manifest")
+    table = contracts.read_table(layout.manifest(root), contracts.MANIFEST)
     return table.filter(pc.equal(table["status"], "keep")).to_pylist()
 
 
 def compute_stats(root: Path) -> ReleaseStats:
     """Read the manifest, objects table and shards of the release at `root` and count them."""
-    manifest = contracts.read_table(layout.manifest(root), "manifest").to_pylist()
-    objects = contracts.read_table(layout.objects(root), "objects", columns=["uid", "status"]).to_pylist()
+    manifest = contracts.read_table(layout.manifest(root), contracts.MANIFEST).to_pylist()
+    objects = contracts.read_table(layout.objects(root), contracts.OBJECTS, columns=["uid", "status"]).to_pylist()
     shard_paths = layout.shards(root)
     rows_per_uid: Counter[str] = Counter()
     for p in shard_paths:
-        rows_per_uid.update(contracts.read_table(p, "shard", columns=["uid"])["uid"].to_pylist())
+        rows_per_uid.update(contracts.read_table(p, contracts.SHARD, columns=["uid"])["uid"].to_pylist())
     kept = [r for r in manifest if r["status"] == "keep"]
     ok = {o["uid"] for o in objects if o["status"] == "ok"}
     lic = {r["uid"]: licenses.normalise(r["license"]) for r in kept}

@@ -91,11 +91,11 @@ def check_schemas(root: Path) -> list[str]:
     shards = layout.shards(root)
     if not shards:
         problems.append(f"{layout.RENDERS_DIR}/{renders.SHARDS_DIR}: no {renders.SHARD_PATTERN} files")
-    for path, kind in [(layout.manifest(root), "manifest"), (layout.objects(root), "objects")] + [
-        (p, "shard") for p in shards
+    for path, spec in [(layout.manifest(root), contracts.MANIFEST), (layout.objects(root), contracts.OBJECTS)] + [
+        (p, contracts.SHARD) for p in shards
     ]:
         try:
-            contracts.read_table(path, kind)  # type: ignore[arg-type]
+            contracts.read_table(path, spec)
         except ContractError as e:
             problems.append(str(e).replace(f"{root}/", "", 1))
     return problems
@@ -104,9 +104,9 @@ def check_schemas(root: Path) -> list[str]:
 def check_counts(root: Path, record: dict[str, Any]) -> list[str]:
     """Objects cover the kept rows, every rendered object has all its views in one shard, stats match."""
     problems: list[str] = []
-    manifest = {r["uid"]: r for r in contracts.read_table(layout.manifest(root), "manifest").to_pylist()}
+    manifest = {r["uid"]: r for r in contracts.read_table(layout.manifest(root), contracts.MANIFEST).to_pylist()}
     kept = {u for u, r in manifest.items() if r["status"] == "keep"}
-    objects = contracts.read_table(layout.objects(root), "objects", columns=["uid", "status"]).to_pylist()
+    objects = contracts.read_table(layout.objects(root), contracts.OBJECTS, columns=["uid", "status"]).to_pylist()
     ok = {o["uid"] for o in objects if o["status"] == "ok"}
     where = f"{layout.RENDERS_DIR}/objects.parquet"
     if missing := sorted(kept - {o["uid"] for o in objects}):
@@ -118,7 +118,7 @@ def check_counts(root: Path, record: dict[str, Any]) -> list[str]:
     shard_of: dict[str, set[str]] = defaultdict(set)
     for path in layout.shards(root):
         name = path.relative_to(root).as_posix()
-        for row in contracts.read_table(path, "shard", columns=["uid", "view", "split"]).to_pylist():
+        for row in contracts.read_table(path, contracts.SHARD, columns=["uid", "view", "split"]).to_pylist():
             views[row["uid"]].append(row["view"])
             shard_of[row["uid"]].add(name)
             if row["uid"] not in ok:

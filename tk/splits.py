@@ -1,5 +1,7 @@
 """Deterministic train/val/test splits: a pure function of (uid, seed), the same in Python and DuckDB SQL.
 
+Curate assigns them and render re-derives them for `--input` folders, so the rule lives in the core below both.
+
 Every uid tk writes is already a uniformly distributed hash in lower-case hex (sha256 of the file or of
 the XL fileIdentifier, or the random hex id of Objaverse 1.0), so the split does not hash it again: the
 uid's first 16 hex digits are a point on a ring of 2^64 positions, the seed turns the ring by an offset
@@ -21,7 +23,7 @@ import hashlib
 
 from tk.errors import TkError
 
-SPLIT_NAMES = ("train", "val", "test")
+SPLITS = ("train", "val", "test")  # the split names, in ring order (contracts.manifest takes them from here)
 _SPACE = 1 << 64
 
 
