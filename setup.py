@@ -3,7 +3,9 @@ from pathlib import Path
 
 from setuptools import setup
 
-ROOTS = {"tk": "tk", "tk.curate": "curate", "tk.render": "render", "tk.model": "model", "tk.train": "train"}
+# the floors (docs/design.md "Layers"): the core in tk/, the stages beside it, the products under products/
+ROOTS = {"tk": "tk", "tk.curate": "curate", "tk.render": "render", "tk.model": "model", "tk.train": "train",
+         "tk.release": "products/release", "tk.demo": "products/demo"}
 
 
 def _packages() -> tuple[list[str], dict[str, str]]:

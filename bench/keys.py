@@ -15,11 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-PRODUCTS = ("release", "demo")  # tk/ subpackages above the stages: they decide no trained or scored number
-
-
 def code_roots() -> list[Path]:
-    """The folders whose files decide a training or eval result: tk.train, tk.model, the presets, tk's core."""
+    """The folders whose files decide a training or eval result: tk.train, tk.model, the presets, tk's core (the
+    products, release and demo, live in products/ and decide none)."""
     import tk
     import tk.model
     import tk.train
@@ -27,8 +25,7 @@ def code_roots() -> list[Path]:
 
     core = Path(tk.__file__).parent
     return [Path(tk.train.__file__).parent, Path(tk.model.__file__).parent, PRESETS_DIR,
-            *sorted(p for p in core.iterdir() if p.name not in PRODUCTS and p.name != "__pycache__"
-                    and (p.suffix == ".py" or (p / "__init__.py").is_file()))]
+            *sorted(p for p in core.iterdir() if p.suffix == ".py" or (p / "__init__.py").is_file())]
 
 
 def _without_docstrings(tree: ast.AST) -> ast.AST:

@@ -24,8 +24,10 @@ def floor(module: str) -> tuple[int, str]:
     return 0, "core"
 
 
-def test_setup_maps_every_stage_folder():
-    assert set(package_roots()) == {"tk", *(f"tk.{s}" for s in STAGES)}
+def test_setup_maps_every_floor_to_its_folder():
+    roots = package_roots()
+    assert set(roots) == {"tk", *(f"tk.{s}" for s in STAGES), *(f"tk.{p}" for p in PRODUCTS)}
+    assert all(roots[f"tk.{p}"] == f"products/{p}" for p in PRODUCTS)  # the products stand apart, on top
 
 
 def test_no_import_cycles():

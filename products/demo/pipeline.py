@@ -158,7 +158,7 @@ def held_out_view(renders: Path, manifest_dir: Path, out_png: Path) -> dict[str,
             title = next(r.get("title") for r in manifest.to_pylist() if r["uid"] == row["uid"])
             return {"uid": row["uid"], "split": row["split"], "title": title}
     raise TkError("no rendered object is outside the train split, so none is held out; "
-                  "check the demo's split settings (tk/demo/config.py)")
+                  "check the demo's split settings (products/demo/config.py)")
 
 
 def training_view(renders: Path, out_png: Path) -> dict[str, Any]:
