@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from tk import confine, formats, readers
 
 
 def main(path: Path) -> dict:
     """Import `path` into an empty scene and measure it."""
     import bpy
     from mathutils import Vector
-
-    from tk import confine, formats, readers
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     file_type = formats.file_type(path)

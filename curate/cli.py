@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from tk.curate import pipeline, report
 from tk.curate.config import CurateConfig, FetchConfig
+from tk.curate.sources import sweethome3d
 from tk.sections import command
 
 HELP = """Curate 3D objects into a manifest (manifest.parquet + manifest.duckdb) and a report.
@@ -26,10 +28,7 @@ Examples:
 
 def curate_run(cfg: CurateConfig) -> None:
     """Run the curation of `cfg` and print its table and summary."""
-    from tk.curate import report
-    from tk.curate.pipeline import run
-
-    summary = run(cfg)
+    summary = pipeline.run(cfg)
     report.print_table(summary)
     if cfg.dry_run:
         typer.echo(f"dry run: {summary['kept']} of {summary['rows']} would be kept; nothing written")
@@ -56,8 +55,6 @@ Example:
 
 def fetch_run(cfg: FetchConfig) -> None:
     """Fetch and unpack `cfg.collection`; print what it holds."""
-    from tk.curate.sources import sweethome3d
-
     deb = sweethome3d.fetch_deb(cfg.cache or sweethome3d.default_cache(), cfg.deb)
     summary = sweethome3d.unpack(deb, cfg.out, cfg.catalogs)
     for name, c in summary["catalogs"].items():

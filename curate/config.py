@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tk import splits
+from tk.curate import licenses, predicate
+from tk.curate.sources import objaverse_xl
 from tk.errors import TkError
 from tk.sections import cli_text, setting
 
@@ -58,10 +61,6 @@ class CurateConfig:
 
     def __post_init__(self) -> None:
         """Check the options together; raise TkError naming the option and the fix."""
-        from tk import splits
-        from tk.curate import licenses, predicate
-        from tk.curate.sources import objaverse_xl
-
         if self.source not in SOURCES:
             raise TkError(f"--source {self.source!r}: choose one of {', '.join(SOURCES)}")
         if self.source == "local" and self.input is None:

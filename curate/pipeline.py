@@ -16,9 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tk import contracts
 from tk import formats, splits
+from tk.curate import executor, work
 from tk.curate import licenses, predicate, report, rules, writer
+from tk.curate import objaverse_adapter
 from tk.curate.config import CurateConfig
+from tk.curate.probe_store import ProbeStore
+from tk.curate.sources import local
+from tk.curate.sources import objaverse
+from tk.curate.sources import objaverse_xl
 from tk.errors import TkError
 
 # Candidate columns and their DuckDB types: every source fills what it knows, the rest is NULL.
@@ -57,8 +64,6 @@ def run(cfg: CurateConfig) -> dict[str, Any]:
 
     probes = None
     if not cfg.no_download and cfg.out is not None:
-        from tk.curate.probe_store import ProbeStore
-
         # A dry run probes nothing and creates nothing; it uses the probes an earlier run stored.
         if not cfg.dry_run or (_work_dir(cfg) / "probes").is_dir():
             store = ProbeStore(_work_dir(cfg))
@@ -114,7 +119,6 @@ def run(cfg: CurateConfig) -> dict[str, Any]:
     return summary
 
 
-curate = run  # the name tests, benchmarks and the demo call it by
 
 
 @contextlib.contextmanager
@@ -137,8 +141,6 @@ def _where_blamed(con: Any, cfg: CurateConfig) -> Iterator[None]:
 
 
 def _contract_names() -> set[str]:
-    from tk import contracts
-
     return {f.name for f in contracts.MANIFEST_FIELDS}
 
 
@@ -154,8 +156,6 @@ def _work_dir(cfg: CurateConfig) -> Path:
 def _load_candidates(con: Any, cfg: CurateConfig, stats: dict[str, Any]) -> None:
     """Create view `candidates` with exactly CANDIDATE_COLUMNS."""
     if cfg.source == "objaverse-xl":
-        from tk.curate.sources import objaverse_xl
-
         sql = objaverse_xl.relation_sql(con, cfg.xl_dir, cfg.xl_sources or objaverse_xl.XL_SOURCES)  # type: ignore[arg-type]
         have = {"uid", "source", "file_identifier", "file_type", "sha256", "license_raw", "metadata"}
         cols = ", ".join(c if c in have else f"CAST(NULL AS {t}) AS {c}" for c, t in CANDIDATE_COLUMNS.items())
@@ -166,13 +166,8 @@ def _load_candidates(con: Any, cfg: CurateConfig, stats: dict[str, Any]) -> None
     import pyarrow as pa
 
     if cfg.source == "local":
-        from tk.curate.sources import local
-
         found = list(local.rows(cfg.input, cfg.licenses, cfg.limit, stats))  # type: ignore[arg-type]
     else:
-        from tk.curate import objaverse_adapter
-        from tk.curate.sources import objaverse
-
         found = list(objaverse.rows(cfg.objaverse_dir or objaverse_adapter.default_cache_dir(), cfg.limit))
     if not found:
         where = cfg.input if cfg.source == "local" else cfg.objaverse_dir
@@ -262,8 +257,6 @@ def _objects_columns(con: Any) -> list[str]:
 
 def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRule]) -> dict[str, int]:
     """Fetch and probe the rows that pass the metadata rules and are not in the store yet."""
-    from tk.curate import executor, work
-
     meta_rules = [r for r in all_rules if isinstance(r, rules.Rule) and r.name in rules.META_RULES]
     con.execute("CREATE TEMP VIEW pre AS SELECT *, CAST(NULL AS VARCHAR) AS probe_error, CAST(NULL AS VARCHAR) AS probed_with FROM base")
     wanted = con.execute(
@@ -278,8 +271,6 @@ def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRul
         "input_root": str(cfg.input.resolve()) if cfg.source == "local" and cfg.input else "",
     }
     if cfg.source == "objaverse" and not cfg.objaverse_dir:
-        from tk.curate import objaverse_adapter
-
         common["objaverse_dir"] = str(objaverse_adapter.default_cache_dir())
     keys = ("uid", "source", "file_identifier", "file_type", "sha256", "local_path")
     items = [dict(zip(keys, row)) | common for row in wanted if row[0] not in done]

@@ -13,7 +13,6 @@ outside it fails the probe, an image outside it is never loaded and is listed in
 from __future__ import annotations
 
 import json
-import struct
 import subprocess
 import sys
 import time
@@ -40,11 +39,6 @@ PROBE_SCHEMA = pa.schema([
     # files the object names that were not read: outside its folder (refused) or not found
     pa.field("missing_resources", pa.list_(pa.string())),
 ])
-
-
-def empty_result(uid: str) -> dict[str, Any]:
-    """A probe row with every measurement unknown."""
-    return {f.name: None for f in PROBE_SCHEMA} | {"uid": uid, "retryable": False}
 
 
 def probe_file(path: Path, file_type: str, timeout: float = 120.0, input_root: Path | None = None) -> dict[str, Any]:
@@ -121,16 +115,9 @@ def _trimesh_probe(path: Path, fmt: formats.Format, file_type: str, missing: lis
 
 
 def _gltf_animations(path: Path) -> int:
-    """Number of glTF animations (trimesh does not load them), read from the JSON chunk."""
-    with open(path, "rb") as fh:
-        head = fh.read(20)
-        if head[:4] == b"glTF":
-            length = struct.unpack("<I", head[12:16])[0]
-            doc = json.loads(fh.read(length))
-        else:
-            fh.seek(0)
-            doc = json.loads(fh.read())
-    return len(doc.get("animations") or [])
+    """Number of glTF animations (trimesh does not load them), read from the JSON chunk (confine's capped reader)."""
+    doc = confine.gltf_json(path)
+    return len(doc.get("animations") or []) if isinstance(doc, dict) else 0
 
 
 def _bpy_probe(path: Path, timeout: float) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tk import atomic
+from tk.progress import console
 
 _DIMENSIONS = ("reason", "license", "file_type", "source", "split", "faces")
 _FACE_BIN = (
@@ -92,8 +93,6 @@ def markdown(s: dict[str, Any]) -> str:
 def print_table(s: dict[str, Any]) -> None:
     """Print the summary as rich tables on stderr's console."""
     from rich.table import Table
-
-    from tk.progress import console
 
     head = Table(title=f"tk curate: {s['kept']} kept / {s['rejected']} rejected of {s['rows']}", show_lines=False)
     head.add_column("reason (first failing rule)")

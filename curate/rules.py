@@ -17,6 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from tk import formats
+from tk.curate import download
+from tk.curate import licenses
 
 if TYPE_CHECKING:
     from tk.curate.config import CurateConfig
@@ -130,9 +133,6 @@ WHERE_TABLE = "_where_rejects"
 
 def for_config(cfg: CurateConfig) -> list[AnyRule]:
     """The ordered rules of `cfg`: metadata rules, probe rules, then the ranking rules."""
-    from tk import formats
-    from tk.curate import licenses
-
     out: list[AnyRule] = [Rule("no_identifier", "file_identifier <> ''", (), "the source row has no file identifier")]
     allowed = licenses.allowed(cfg.license)
     if allowed is not None:
@@ -158,8 +158,6 @@ def for_config(cfg: CurateConfig) -> list[AnyRule]:
 
 def probe_rules(cfg: CurateConfig) -> list[Rule]:
     """Rules over what the probe (or the annotations) measured."""
-    from tk.curate import download
-
     # A failed fetch (HTTP error, sha256 mismatch, unsafe archive) is a rejection of its own, whatever else
     # happened in the run: the rule reads `probe_error`, so it applies even when no row reached a probe.
     out = [Rule("download_failed", f"probe_error IS NULL OR NOT starts_with(probe_error, '{download.ERROR_PREFIX}')",

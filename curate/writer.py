@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from tk import atomic, contracts
+from tk.curate import report
 from tk.errors import ContractError
 
 _DUCK_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.float64(): "DOUBLE"}
@@ -103,8 +104,6 @@ def _check(con: object, path: Path) -> dict:
     the wide required columns are counted from the Parquet's own statistics, so `uid` is read once (for
     the uniqueness check) and `file_identifier` not at all.
     """
-    from tk.curate import report
-
     table = f"read_parquet('{_q(path)}')"
 
     allowed = {

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from tk.atomic import atomic_path
 from tk.errors import ContractError, TkError
 
 WEIGHT_FILES = ("model.safetensors", "model.ckpt")
@@ -83,8 +84,6 @@ def load_weights(model: nn.Module, path: Path) -> None:
 def save_weights(model: nn.Module, path: Path) -> None:
     """Write model.safetensors atomically (contiguous fp32 copies, official key names)."""
     from safetensors.torch import save_file
-
-    from tk.atomic import atomic_path
 
     sd = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(path) as tmp:

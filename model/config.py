@@ -16,27 +16,16 @@ from typing import Any
 import yaml
 
 from tk import yamlfile
+from tk.atomic import write_text
 from tk.errors import TkError
-from tk.sections import build_section
+from tk.sections import build_section, check_known
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs"
 PRESETS = ("tiny", "cpu", "small", "triposr")
+# the official extract_mesh defaults (tsr/system.py): the density_act isosurface level and the marching-cubes grid
+DENSITY_THRESHOLD = 25.0
+MESH_RESOLUTION = 256
 
-# facebook/dino-vitb16/config.json (architecture only; the weights come from the checkpoint).
-DINO_VITB16 = {
-    "hidden_size": 768,
-    "num_hidden_layers": 12,
-    "num_attention_heads": 12,
-    "intermediate_size": 3072,
-    "image_size": 224,
-    "patch_size": 16,
-    "num_channels": 3,
-    "hidden_act": "gelu",
-    "layer_norm_eps": 1e-12,
-    "qkv_bias": True,
-    "initializer_range": 0.02,
-}
-BUILTIN_VITS = {"facebook/dino-vitb16": DINO_VITB16}
 # ViT hidden_act values tk implements (tk.model.vit.ACTIVATIONS): the parameter-free ones of transformers' ACT2FN.
 VIT_ACTIVATIONS = ("gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate", "gelu_10",
                    "quick_gelu", "relu", "relu2", "relu6", "leaky_relu", "silu", "swish", "mish", "tanh", "sigmoid",
@@ -91,6 +80,11 @@ class ViTConfig:
         _check(self.patch_size >= 1 and self.image_size >= self.patch_size, "ViT image_size must be >= patch_size >= 1")
         _check(self.hidden_act in VIT_ACTIVATIONS,
                f"ViT hidden_act {self.hidden_act!r} is not supported; use one of {', '.join(VIT_ACTIVATIONS)}")
+
+
+# facebook/dino-vitb16/config.json (architecture only; the weights come from the checkpoint): ViTConfig's defaults
+DINO_VITB16 = asdict(ViTConfig())
+BUILTIN_VITS = {"facebook/dino-vitb16": DINO_VITB16}
 
 
 @dataclass
@@ -294,9 +288,7 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Tripo
         raise TkError("model config: expected a mapping at the top level")
     raw = _resolve_interpolations(raw)
     allowed = {"cond_image_size", *(_SECTIONS), *OFFICIAL_CLASSES, "vit"}
-    unknown = sorted(set(raw) - allowed, key=str)  # YAML keys may be numbers too
-    if unknown:
-        raise TkError(f"model config: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+    check_known(raw, allowed, "model config")
     for key, value in raw.items():
         if key.endswith("_cls") and value != OFFICIAL_CLASSES[key]:
             raise TkError(f"model config: {key} {value!r} is not supported; tk implements {OFFICIAL_CLASSES[key]}")
@@ -324,8 +316,6 @@ def load_model_config(name_or_path: str | Path) -> TripoSRConfig:
 
 def write_model_config(cfg: TripoSRConfig, folder: Path) -> None:
     """Write config.yaml (official format) and the ViT config.json beside it, atomically."""
-    from tk.atomic import write_text
-
     folder = Path(folder)
     vit_name = cfg.image_tokenizer.pretrained_model_name_or_path
     if Path(vit_name).is_absolute() or ".." in Path(vit_name).parts:

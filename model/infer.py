@@ -2,37 +2,54 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import MISSING, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from tk import framing
+from tk.atomic import atomic_path
 from tk.errors import TkError
+from tk.model.config import DENSITY_THRESHOLD, MESH_RESOLUTION
+from tk.progress import progress
+from tk.sections import setting
 
 MESH_FORMATS = ("glb", "obj", "ply")
+# the collection-trained model shipped in the repo (bench/generalise made it; its README.md says how)
+SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "models" / "sweethome3d-cpu"
 
 
-@dataclass
+@dataclass(frozen=True)
 class InferConfig:
-    """Settings of one `tk infer` run (validated)."""
+    """Settings of one `tk infer` run, and its command line: each `setting` is an option (tk.sections.command)."""
 
-    resolution: int = 256  # marching-cubes grid size
-    threshold: float = 25.0  # density_act isosurface level (official default)
-    foreground_ratio: float | None = None  # None: the model folder's framing.json (tk.framing), else the official 0.85
-    formats: tuple[str, ...] = ("glb", "obj")
-    turntable_views: int = 8  # 0: no turntable
-    turntable_size: int = 128
-    chunk_size: int = 8192  # renderer points per decoder call
-    prepared: bool = False  # inputs are RGB already on grey 0.5 and framed (official --no-remove-bg)
-    save_density: bool = False  # also write density.npy, the (R, R, R) density_act grid
-    device: str = "cpu"
+    images: tuple[Path, ...] = setting(MISSING, "RGBA images (alpha = object mask); any size, mode or bit depth.",
+                                       argument=True)
+    out: Path = setting(MISSING, "Output folder; one subfolder per image.", cli="--out")
+    model: Path | None = setting(
+        None, "Checkpoint folder: config.yaml + model.safetensors or model.ckpt (default: the model trained on the "
+        "Sweet Home 3D collection shipped in the repo, models/sweethome3d-cpu).", cli="--model")
+    resolution: int = setting(MESH_RESOLUTION, "Marching-cubes grid resolution.")
+    threshold: float = setting(DENSITY_THRESHOLD, "Density isosurface level.")
+    foreground_ratio: float | None = setting(
+        None, "Share of the frame the object spans after cropping; default: the median of the model's training "
+        "inputs (framing.json in the checkpoint), or 0.85 (the official value) for checkpoints without it.")
+    formats: tuple[str, ...] = setting(("glb", "obj"), "Mesh formats, comma-separated: glb, obj, ply.", cli="--format")
+    turntable_views: int = setting(8, "Turntable frames (0: none).")
+    turntable_size: int = setting(128, "Turntable frame size in pixels.")
+    chunk_size: int = setting(8192, "Renderer points per decoder call (0: no chunking).")
+    prepared: bool = setting(False, "Inputs are RGB already on grey 0.5 and framed; use as is.", cli="--prepared")
+    save_density: bool = setting(False, "Also write density.npy (the isosurface grid).", cli="--save-density")
+    device: str = setting("cpu", "torch device, e.g. cpu or cuda.")
 
     def __post_init__(self) -> None:
         if self.resolution < 2:
-            raise TkError(f"--resolution {self.resolution} must be >= 2 (256 is the official value)")
+            raise TkError(f"--resolution {self.resolution} must be >= 2 ({MESH_RESOLUTION} is the official value)")
         if self.foreground_ratio is not None and not 0 < self.foreground_ratio <= 1:
             raise TkError(f"--foreground-ratio {self.foreground_ratio} must be in (0, 1] (0.85 is the official value)")
+        object.__setattr__(self, "formats", tuple(f.strip().lower() for f in self.formats if f.strip()))
         bad = [f for f in self.formats if f not in MESH_FORMATS]
         if bad or not self.formats:
             raise TkError(f"--format {','.join(self.formats)}: choose from {','.join(MESH_FORMATS)}")
@@ -82,38 +99,35 @@ def _folder_names(paths: Sequence[Path]) -> list[str]:
     return names
 
 
-def infer(images: Sequence[str | Path], model_dir: str | Path, out_dir: str | Path,
-          cfg: InferConfig | None = None, model: Any = None) -> list[dict[str, Any]]:
+def run(cfg: InferConfig) -> dict[str, Any]:
     """Reconstruct each image: per image a folder with input.png, mesh.<fmt>, turntable.gif/.png.
 
-    Every input is read and checked before the model is loaded, so a bad file fails in seconds.
-    Returns one dict per image with the written paths and the mesh size.
+    Every input is read and checked before the model is loaded, so a bad file fails in seconds. Without
+    `cfg.model`, the model shipped in the repo (SHIPPED_MODEL). Returns the framing used and, per image, a dict
+    with the written paths and the mesh size (`results`).
     """
     import torch
     from PIL import Image
 
-    from tk.atomic import atomic_path
     from tk.model.tsr import TripoSR
-    from tk.progress import progress
 
-    import dataclasses
-
-    from tk import framing
-
-    cfg = cfg or InferConfig()
+    model_dir = cfg.model
+    if model_dir is None:
+        model_dir = SHIPPED_MODEL
+        if not (model_dir / "model.safetensors").is_file():
+            raise TkError(f"no --model given and the shipped model {model_dir} is missing (a tk installed without the "
+                          "repo's models/ folder): pass --model CHECKPOINT_DIR")
     source = "--foreground-ratio"
     if cfg.foreground_ratio is None:  # the framing the model was trained with (one rule: tk.framing)
-        ratio, source = framing.read_ratio(model_dir) if model_dir is not None else (
-            framing.OFFICIAL_FOREGROUND_RATIO, "official TripoSR value")
+        ratio, source = framing.read_ratio(model_dir)
         cfg = dataclasses.replace(cfg, foreground_ratio=ratio)
-    paths = [Path(p) for p in images]
+    paths = list(cfg.images)
     if not paths:
         raise TkError("no input images given: tk infer IMAGE... --model DIR --out DIR")
     prepared = [load_input(p, cfg) for p in paths]
-    model = model or TripoSR.from_pretrained(model_dir)
-    model = model.to(cfg.device).eval()
+    model = TripoSR.from_pretrained(model_dir).to(cfg.device).eval()
     model.renderer.set_chunk_size(cfg.chunk_size)
-    out_dir = Path(out_dir)
+    out_dir = cfg.out
     results = []
     with progress() as bar, torch.no_grad():
         task = bar.add_task("infer", total=len(paths))
@@ -127,12 +141,11 @@ def infer(images: Sequence[str | Path], model_dir: str | Path, out_dir: str | Pa
             results.append({"image": str(path), "dir": str(folder), "input": str(folder / "input.png"),
                             "foreground_ratio": cfg.foreground_ratio, "foreground_ratio_from": source, **result})
             bar.advance(task)
-    return results
+    return {"foreground_ratio": cfg.foreground_ratio, "foreground_ratio_from": source, "results": results}
 
 
 def _write_outputs(model: Any, code: Any, folder: Path, cfg: InferConfig) -> dict[str, Any]:
     """Mesh files, the optional density grid and the turntable of one scene code (3, C, H, W)."""
-    from tk.atomic import atomic_path
     from tk.model.mesh import density_grid, export_mesh, mesh_from_density
     from tk.model.turntable import turntable_frames, write_turntable
 

@@ -8,7 +8,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from tk.atomic import write_bytes
 from tk.errors import TkError
+from tk.model.config import DENSITY_THRESHOLD, MESH_RESOLUTION
 
 
 def grid_points(resolution: int, radius: float) -> torch.Tensor:
@@ -44,7 +46,7 @@ def marching_cubes(field: np.ndarray, level: float, radius: float) -> tuple[np.n
 
 
 def mesh_from_density(renderer: nn.Module, decoder: nn.Module, scene_code: torch.Tensor, field: np.ndarray,
-                      threshold: float = 25.0, has_vertex_color: bool = True):  # -> trimesh.Trimesh
+                      threshold: float = DENSITY_THRESHOLD, has_vertex_color: bool = True):  # -> trimesh.Trimesh
     """Isosurface of a density_act grid (R, R, R) at `threshold`, coloured by the decoder at the vertices."""
     import trimesh
 
@@ -57,8 +59,8 @@ def mesh_from_density(renderer: nn.Module, decoder: nn.Module, scene_code: torch
     return trimesh.Trimesh(vertices=verts, faces=faces, vertex_colors=colors, process=False)
 
 
-def mesh_from_scene_code(renderer: nn.Module, decoder: nn.Module, scene_code: torch.Tensor, resolution: int = 256,
-                         threshold: float = 25.0, has_vertex_color: bool = True):  # -> trimesh.Trimesh
+def mesh_from_scene_code(renderer: nn.Module, decoder: nn.Module, scene_code: torch.Tensor, resolution: int = MESH_RESOLUTION,
+                         threshold: float = DENSITY_THRESHOLD, has_vertex_color: bool = True):  # -> trimesh.Trimesh
     """The official extract_mesh for one scene: density_act isosurface at `threshold`, colours at vertices."""
     if resolution < 2:
         raise TkError(f"mesh resolution {resolution} must be >= 2")
@@ -68,8 +70,6 @@ def mesh_from_scene_code(renderer: nn.Module, decoder: nn.Module, scene_code: to
 
 def export_mesh(mesh, path: Path) -> None:
     """Write a mesh (.glb / .obj / .ply, by suffix) atomically, keeping vertex colours."""
-    from tk.atomic import write_bytes
-
     fmt = Path(path).suffix.lstrip(".").lower()
     if fmt not in ("glb", "obj", "ply"):
         raise TkError(f"mesh format {fmt!r}: use glb, obj or ply")

@@ -12,8 +12,10 @@ from torch import nn
 from tk.errors import TkError
 from tk.geometry import INPUT_DISTANCE, INPUT_FOVY_DEG
 from tk.model.checkpoint import find_weights, load_weights, save_weights
-from tk.model.config import TripoSRConfig, load_model_config, write_model_config
+from tk.model.config import (DENSITY_THRESHOLD, MESH_RESOLUTION, TripoSRConfig, load_model_config,
+                             write_model_config)
 from tk.model.decoder import NeRFMLP
+from tk.model.mesh import mesh_from_scene_code
 from tk.model.preprocess import images_to_tensor
 from tk.model.renderer import TriplaneNeRFRenderer
 from tk.model.transformer1d import Transformer1D
@@ -130,10 +132,8 @@ class TripoSR(nn.Module):
                 out.append(views)
         return out
 
-    def extract_mesh(self, scene_codes: torch.Tensor, has_vertex_color: bool = True, resolution: int = 256,
-                     threshold: float = 25.0) -> list[Any]:
+    def extract_mesh(self, scene_codes: torch.Tensor, has_vertex_color: bool = True,
+                     resolution: int = MESH_RESOLUTION, threshold: float = DENSITY_THRESHOLD) -> list[Any]:
         """Marching cubes on density_act - threshold per scene -> list of trimesh.Trimesh (vertex colours)."""
-        from tk.model.mesh import mesh_from_scene_code
-
         return [mesh_from_scene_code(self.renderer, self.decoder, code, resolution, threshold, has_vertex_color)
                 for code in scene_codes]

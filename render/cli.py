@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from tk.render import pipeline
 from tk.render.config import RenderConfig
+from tk.render.preview import contact_sheet
 from tk.sections import command
 
 RENDER_HELP = """Render objects into Parquet shards (RGBA, depth, normals, cameras, lighting); resumable.
@@ -15,9 +17,7 @@ RENDER_HELP = """Render objects into Parquet shards (RGBA, depth, normals, camer
 
 def render_run(cfg: RenderConfig) -> None:
     """Run the render job of `cfg` and print its summary."""
-    from tk.render.pipeline import run
-
-    s = run(cfg)
+    s = pipeline.run(cfg)
     out = cfg.out
     typer.echo(f"{s['ok_total']} objects rendered ({s['ok']} now, {s['skipped']} already done), "
                f"{s['failed_total']} failed, {s['views_per_object']} views each, {s['seconds']:.0f} s → {out}")
@@ -44,8 +44,6 @@ def preview_cmd(
 
     Example: tk preview runs/renders --out sheet.png
     """
-    from tk.render.preview import contact_sheet
-
     s = contact_sheet(renders_dir, out, max_objects=objects, max_views=views, cell=cell, masks=masks)
     typer.echo(f"{s['objects']} objects x {s['views']} views → {out}")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tk.errors import TkError
+from tk.render import lighting as lights  # a module the tests patch; `lighting` is also a field
 from tk.render.cameras import CameraConfig
 from tk.sections import setting
 
@@ -127,9 +128,7 @@ class RenderConfig:
 
     def lighting_config(self) -> Any:
         """The lighting preset as a tk.render.lighting.LightingConfig."""
-        from tk.render.lighting import LightingConfig
-
-        return LightingConfig(preset=self.lighting, per=self.lighting_per, hdris=tuple(sorted(self.hdri_paths())))
+        return lights.LightingConfig(preset=self.lighting, per=self.lighting_per, hdris=tuple(sorted(self.hdri_paths())))
 
     def engine_settings(self) -> Any:
         """What the worker needs to set up the renderer."""
@@ -159,9 +158,7 @@ class RenderConfig:
 
 
 def _scan_hdris(hdri_dir: str | None) -> dict[str, str]:
-    from tk.render.lighting import find_hdris
-
     if hdri_dir is None:
-        return {f"bundled/{p.name}": str(p) for p in find_hdris(None)}
+        return {f"bundled/{p.name}": str(p) for p in lights.find_hdris(None)}
     root = Path(hdri_dir)
-    return {p.relative_to(root).as_posix(): str(p.resolve()) for p in find_hdris(root)}
+    return {p.relative_to(root).as_posix(): str(p.resolve()) for p in lights.find_hdris(root)}

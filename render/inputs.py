@@ -13,8 +13,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tk import confine
 from tk import formats
+from tk.contracts import MANIFEST, read_table
 from tk.errors import TkError
+from tk.hashing import sha256_file
+from tk.splits import split_of
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,6 @@ class ObjectRef:
 
 def from_manifest(folder: str | Path) -> list[ObjectRef]:
     """Kept manifest rows that have a local_path; relative paths resolve against the manifest folder."""
-    from tk.contracts import MANIFEST, read_table
-
     folder = Path(folder)
     path = folder / "manifest.parquet"
     if not path.exists():
@@ -53,16 +55,6 @@ def from_manifest(folder: str | Path) -> list[ObjectRef]:
 
 def from_folder(folder: str | Path, split_seed: int = 0) -> list[ObjectRef]:
     """The 3D files under `folder`; uid = sha256 of the file's bytes, as `tk curate --source local` gives."""
-    from tk.hashing import sha256_file
-
-    try:
-        from tk.splits import split_of
-    except ImportError:  # the curate stage not installed: everything is training data
-        def split_of(uid: str, seed: int = 0) -> str:  # noqa: ARG001
-            return "train"
-
-    from tk import confine
-
     folder = Path(folder)
     # linked sub-folders are a common way to pick objects: followed while they stay inside the folder
     found = confine.model_files(folder, formats.EXTENSIONS)

@@ -11,12 +11,16 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
+import tk
+from tk.progress import progress
 from tk.render.config import RenderConfig
 from tk.render.inputs import ObjectRef, from_folder, from_manifest
 from tk.render.jobs import failed_result, make_job, shard_rows
+from tk.render.pool import RayPool
 from tk.render.shards import ShardStore, out_lock, write_render_json
+from tk.render.worker import encode_result, render_object
 
-__all__ = ["RenderConfig", "run", "render", "LocalExecutor"]
+__all__ = ["RenderConfig", "run", "LocalExecutor"]
 
 
 class Executor(Protocol):
@@ -34,8 +38,6 @@ class LocalExecutor:
     def run(self, items: Iterable[tuple[ObjectRef, dict[str, Any]]]
             ) -> Iterator[tuple[ObjectRef, dict[str, Any], dict[str, Any], int]]:
         """Render each job with tk.render.worker.render_object."""
-        from tk.render.worker import encode_result, render_object
-
         for obj, job in items:
             yield obj, job, encode_result(render_object(job)), 1
 
@@ -56,8 +58,6 @@ def versions() -> dict[str, str]:
     """tk and Blender versions for render.json (Blender's read from bpy's wheel metadata, not by importing it)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    import tk
-
     try:
         bpy_version = version("bpy")
     except PackageNotFoundError:
@@ -71,12 +71,9 @@ def run(cfg: RenderConfig, executor: Executor | None = None) -> dict[str, Any]:
         return _render(cfg, executor)
 
 
-render = run  # the name tests, benchmarks and the demo call it by
 
 
 def _render(cfg: RenderConfig, executor: Executor | None) -> dict[str, Any]:
-    from tk.progress import progress
-
     t0 = time.perf_counter()
     objects = list_objects(cfg)
     settings = cfg.settings()
@@ -95,8 +92,6 @@ def _render(cfg: RenderConfig, executor: Executor | None) -> dict[str, Any]:
     if executor is None and not todo:
         executor = LocalExecutor()  # nothing to render: do not start Ray or Blender
     if executor is None:
-        from tk.render.pool import RayPool
-
         executor = RayPool(cfg)
     counts = {"ok": 0, "failed": len(refused)}
     seconds = {"render": 0.0, "worker": 0.0, "first_result": 0.0}

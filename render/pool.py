@@ -23,9 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from tk.errors import TkError
+from tk.progress import console
+from tk.render import placement
 from tk.render.config import RenderConfig
 from tk.render.inputs import ObjectRef
 from tk.render.jobs import failed_result
+from tk.render.placement import alive_nodes
+from tk.render.process import WorkerProcess
+from tk.render.process import run_with_retries
 from tk.render.worker import TEST_HOOK_ENV
 
 MAX_ACTOR_LOSSES = 3  # an object whose actor died this often fails (it may be what kills them)
@@ -40,8 +45,6 @@ class RenderActor:
 
     def __init__(self, timeout: float, retries: int, max_memory_gb: float, threads: int = 0,
                  log_dir: str | None = None) -> None:
-        from tk.render.process import WorkerProcess
-
         self.timeout, self.retries = timeout, retries
         self.worker = WorkerProcess(max_memory_gb=max_memory_gb, threads=threads, log_dir=log_dir)
 
@@ -60,13 +63,7 @@ class RenderActor:
 
     def render(self, job: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """(result, attempts) of one job."""
-        from tk.render.process import run_with_retries
-
         return run_with_retries(self.worker, job, self.timeout, self.retries)
-
-    def worker_pid(self) -> int | None:
-        """pid of the current worker subprocess (for the memory benchmark)."""
-        return self.worker.pid
 
     def close(self) -> None:
         """Stop the worker subprocess."""
@@ -89,8 +86,6 @@ class RayPool:
 
     def __init__(self, cfg: RenderConfig) -> None:
         import ray
-
-        from tk.render import placement
 
         if not ray.is_initialized():
             env = {k: os.environ[k] for k in (TEST_HOOK_ENV, "PYTHONPATH") if k in os.environ}
@@ -196,16 +191,12 @@ class RayPool:
 
     def _replace(self, slot: _Slot) -> str | None:
         """Start a new actor in place of a dead one; the lost node's id when its node died, else None."""
-        from tk.render.placement import alive_nodes
-
         node = slot.node
         lost = node if node and node not in {n["id"] for n in alive_nodes()} else None
         self._start(slot)
         return lost
 
     def _note_requeue(self, obj: ObjectRef, lost_node: str | None, e: Exception) -> None:
-        from tk.progress import console
-
         if lost_node:
             self.node_loss_retries += 1
             line = f"render: Ray node {lost_node[:12]} was lost; {obj.local_path} goes back in the queue"
@@ -219,12 +210,6 @@ class RayPool:
                if pending else "their actors kept failing to start")
         return (f"no render worker is running: {why}; the objects rendered so far are kept in {self.cfg.out}: "
                 "run the same command again when the cluster has room")
-
-    def worker_pids(self) -> list[int | None]:
-        """pids of the workers' Blender subprocesses."""
-        import ray
-
-        return ray.get([a.worker_pid.remote() for a in self.actors])
 
     def close(self) -> None:
         """Stop the workers (and the local Ray instance this pool started); never waits on a pending actor."""

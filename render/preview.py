@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tk import atomic
+from tk.contracts import renders
 from tk.errors import TkError
 
 
@@ -14,9 +16,6 @@ def contact_sheet(renders_dir: str | Path, out_png: str | Path, max_objects: int
                   cell: int = 128, masks: bool = True) -> dict[str, int]:
     """Write a PNG grid (one row per object, rgba [+ mask] per view); return its object and view counts."""
     from PIL import Image, ImageDraw
-
-    from tk import atomic
-    from tk.contracts import renders
 
     if not renders.shard_paths(renders_dir):
         raise TkError(f"{renders_dir}: no {renders.SHARDS_DIR}/{renders.SHARD_PATTERN}; render into it with "

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from tk.render.jobs import failed_result
+from tk.render.worker import THREADS_ENV
 from tk.render.worker import read_message, write_message
 
 STARTUP_TIMEOUT = 120.0
@@ -27,8 +28,6 @@ class WorkerProcess:
 
     def __init__(self, env: dict[str, str] | None = None, max_memory_gb: float = 0.0, threads: int = 0,
                  log_dir: str | None = None) -> None:
-        from tk.render.worker import THREADS_ENV
-
         # threads > 0: Blender's task pool is sized for that many threads (see tk.render.worker.cpu_mask)
         self.env = {**os.environ, **(env or {}), **({THREADS_ENV: str(threads)} if threads > 0 else {})}
         self.max_rss_kb = int(max_memory_gb * 2**20)  # 0: no limit

@@ -15,6 +15,7 @@ from typing import Any
 import bpy
 import numpy as np
 
+from tk import confine
 from tk import formats, readers
 
 
@@ -75,7 +76,6 @@ def import_file(path: str, file_type: str) -> None:
         raise ImportFailed(formats.unsupported(file_type))
     if not os.path.isfile(path):
         raise ImportFailed(f"file not found: {path}")
-    from tk import confine
 
     _refused.clear()
     refs = confine.scan(path, file_type)

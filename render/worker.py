@@ -18,6 +18,9 @@ import time
 import traceback
 from collections.abc import Iterator
 from typing import Any, BinaryIO
+from tk.contracts import renders
+from tk.render import encode, surface
+from tk.render.config import EngineSettings
 
 # Set by tests only, for files whose name contains NAME: "abort=NAME" calls os.abort(), "segv=NAME" segfaults,
 # "hang=NAME" sleeps forever, "hog=NAME" allocates memory until killed; hooks are separated by ';'.
@@ -28,8 +31,7 @@ def render_object(job: dict[str, Any]) -> dict[str, Any]:
     """Import, normalise and render every view of one object; errors become a failed result, never raise."""
     import bpy  # noqa: F401  (imported here so importing this module stays cheap)
 
-    from tk.render import passes, scene, surface, world
-    from tk.render.config import EngineSettings
+    from tk.render import passes, scene, world
 
     t0 = time.perf_counter()
     result: dict[str, Any] = {"uid": job["uid"], "ok": False, "error": None, "center": None, "scale": None,
@@ -75,9 +77,6 @@ def encode_result(result: dict[str, Any]) -> dict[str, Any]:
     A view whose mask is empty is never `ok`: the object fails, naming the views (the mask is what training
     learns from, so an object that vanished in the renderer must not pass as rendered).
     """
-    from tk.contracts import renders
-    from tk.render import encode
-
     if result.get("surface") is not None:
         result["surface"] = renders.encode_surface(result["surface"])
     empty = []

@@ -7,6 +7,7 @@ from typing import Any
 
 import bpy
 import numpy as np
+from tk.geometry import look_at
 
 
 def apply_lighting(light: dict[str, Any], hdri_paths: dict[str, str]) -> None:
@@ -67,8 +68,6 @@ def _load_hdri(path: str) -> Any:
 
 def _area_lamp(scene: Any, name: str, lamp: dict[str, Any]) -> None:
     from mathutils import Matrix
-
-    from tk.geometry import look_at
 
     data = bpy.data.lights.new(name, "AREA")
     data.shape = "DISK"

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from tk import formats
+from tk.hashing import sha256_text
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _WINDOWS_ABS = re.compile(r"^(?:[A-Za-z]:)?[\\/]")
@@ -77,8 +78,6 @@ def resolve(ref: str, folder: str | os.PathLike[str], root: str | os.PathLike[st
 
 def refused_uid(relative_path: str) -> str:
     """The uid of a file tk refuses to read (it has no bytes to hash): the sha256 of its relative path."""
-    from tk.hashing import sha256_text
-
     return sha256_text(relative_path)
 
 
@@ -144,7 +143,7 @@ def scan(path: str | os.PathLike[str], file_type: str) -> Refs:
 
 
 def _scan_gltf(path: Path, refs: Refs) -> None:
-    doc = _gltf_json(path)
+    doc = gltf_json(path)
     if not isinstance(doc, dict):
         return  # not a glTF the importers can read either: they report it
     for kind, fatal in (("buffers", True), ("images", False)):
@@ -164,7 +163,8 @@ def _scan_gltf(path: Path, refs: Refs) -> None:
                 refs.refused.append(str(e))
 
 
-def _gltf_json(path: Path) -> Any:
+def gltf_json(path: Path) -> Any:
+    """The JSON document of a .gltf or of a .glb's JSON chunk, read at most 256 MiB; None when unreadable."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(20)

@@ -1,6 +1,6 @@
 """tk's one camera convention: views, intrinsics, look-at, sphere positions, rays, projection, seeded draws.
 
-Conventions (docs/design.md, "Camera convention"): the world is Blender's (+Z up); a camera is
+Conventions (docs/design.md, "Contract 2: render shards" and "Training geometry"): the world is Blender's (+Z up); a camera is
 OpenGL/Blender (+X right, +Y up, looks along -Z) and is stored as a row-major 4x4 c2w; intrinsics are
 in pixels (square pixels, principal point at the image centre); pixel (u, v) has its centre at
 (u + 0.5, v + 0.5) with row 0 at the top; depth is planar (along the camera's -Z).

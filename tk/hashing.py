@@ -17,11 +17,6 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
-def sha256_bytes(data: bytes) -> str:
-    """Hex sha256 of `data`."""
-    return hashlib.sha256(data).hexdigest()
-
-
 def sha256_text(text: str) -> str:
     """Hex sha256 of the UTF-8 bytes of `text` (the uid of an Objaverse-XL fileIdentifier)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

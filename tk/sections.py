@@ -13,7 +13,7 @@ import dataclasses
 import inspect
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,15 @@ def setting(default: Any = MISSING, help: str = "", *, cli: str | None = None, a
     """
     meta = {"help": help, "cli": cli, "argument": argument, "run_only": run_only, "span": span}
     return dataclasses.field(default=default, metadata=meta)
+
+
+def check_known(values: Mapping[Any, Any], known: Iterable[str], where: str, what: str = "key",
+                error: type[TkError] = TkError) -> None:
+    """The one unknown-key check of every config, spec and section: `where: unknown key(s) [...]; allowed: [...]`."""
+    allowed = sorted(known, key=str)
+    unknown = sorted(set(values) - set(allowed), key=str)  # YAML keys may be numbers too
+    if unknown:
+        raise error(f"{where}: unknown {what}(s) {unknown}; allowed: {allowed}")
 
 
 def option_name(f: dataclasses.Field) -> str:
@@ -59,9 +68,7 @@ def build(cls: type, values: Any, where: str, label: Callable[[dataclasses.Field
     if not isinstance(values, dict):
         raise TkError(f"{where or 'settings'}: expected a mapping, got {type(values).__name__}")
     known = {f.name: f for f in fields(cls) if f.init}
-    unknown = sorted(set(values) - set(known), key=str)  # YAML keys may be numbers too
-    if unknown:
-        raise TkError(f"{where or 'settings'}: unknown key(s) {unknown}; allowed: {sorted(known)}")
+    check_known(values, known, where or "settings")
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, value in values.items():
@@ -85,10 +92,6 @@ def build_section(what: str, name: str, cls: type, values: Any) -> Any:
     values = values or {}
     if not isinstance(values, dict):
         raise TkError(f"{what}: section {name!r} must be a mapping")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(values) - known, key=str)
-    if unknown:
-        raise TkError(f"{what}: unknown key(s) {unknown} in section {name!r}; allowed: {sorted(known)}")
     return build(cls, values, f"{what}: section {name!r}", lambda f: f.name)
 
 
@@ -200,6 +203,8 @@ def command(cls: type, run: Callable[[Any], Any], doc: str, where: str = "") -> 
             decls = [f.metadata["cli"]] if f.metadata["cli"] else []
             info = typer.Option(default, *decls, help=f.metadata["help"])
         annotation = tp if plain else (typing.Optional[str] if f.default is None else str)
+        if f.metadata["argument"] and _variadic(tp):  # IMAGES...: a list on the command line, a tuple in the config
+            annotation = typing.List[str]
         params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation))
 
     def cmd(**values: Any) -> Any:
@@ -209,6 +214,11 @@ def command(cls: type, run: Callable[[Any], Any], doc: str, where: str = "") -> 
     cmd.__annotations__ = {p.name: p.annotation for p in params}
     cmd.__doc__ = doc
     return cmd
+
+
+def _variadic(tp: Any) -> bool:
+    args = typing.get_args(tp)
+    return typing.get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis
 
 
 def _plain(tp: Any) -> bool:

@@ -14,7 +14,7 @@ import yaml
 
 from tk import yamlfile
 from tk.errors import TkError
-from tk.sections import build_section, setting
+from tk.sections import build_section, check_known, setting
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs" / "train"
 PRESETS = ("tiny", "cpu", "generalise", "small", "triposr", "finetune")
@@ -160,9 +160,7 @@ def config_from_dict(raw: dict[str, Any]) -> TrainConfig:
     """Build a validated TrainConfig from a mapping with the five sections."""
     if not isinstance(raw, dict):
         raise TkError("train config: expected a mapping with sections model, data, loss, optim, train")
-    unknown = sorted(set(raw) - {"model", *_SECTIONS}, key=str)  # YAML keys may be numbers too
-    if unknown:
-        raise TkError(f"train config: unknown section(s) {unknown}; allowed: model, data, loss, optim, train")
+    check_known(raw, ("model", *_SECTIONS), "train config", what="section")
     model = raw.get("model", "tiny")
     if not isinstance(model, (str, dict)):
         raise TkError("train config: 'model' must be a model preset name or an official config mapping")

@@ -36,7 +36,7 @@ def side(name: str, xl_dir: Path, out: Path) -> dict:
 
         kept = floor_run(xl_dir, out, with_uid=name == "floor")
     else:
-        from tk.curate.pipeline import CurateConfig, curate
+        from tk.curate.pipeline import CurateConfig, run as curate
 
         kept = curate(CurateConfig(source="objaverse-xl", xl_dir=xl_dir, out=out, no_download=True))["kept"]
     usage = resource.getrusage(resource.RUSAGE_SELF)

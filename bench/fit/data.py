@@ -36,7 +36,7 @@ def render_set(out: Path, lighting_per: str, resolution: int = 64, samples: int 
 
     `framing` "object": each object at its own distance range, from the radius of its own bounding sphere
     (object_distances), instead of the default range that fits any normalised object."""
-    from tk.render.pipeline import LocalExecutor, RenderConfig, render
+    from tk.render.pipeline import LocalExecutor, RenderConfig, run as render
 
     # staged beside the renders: objects.parquet's local_path must stay valid
     src = stage_objects(out.parent / "objects")
@@ -65,7 +65,7 @@ def object_distances(probe: Path, src: Path, fovy_deg: float = 40.0) -> dict[str
     range fills it for the unit cube's: tk.framing.fit_distance of its radius (the largest norm of the surface
     the render stage stored, 2% margin), never nearer than the input camera's 1.9, and 15% farther."""
     from tk import framing
-    from tk.render.pipeline import LocalExecutor, RenderConfig, render
+    from tk.render.pipeline import LocalExecutor, RenderConfig, run as render
     from tk.train.meshes import stored_surfaces
     from tk.train.shards import ShardIndex
 

@@ -56,7 +56,7 @@ def link_inputs(files: list[Path], folder: Path) -> Path:
 
 def pool_run(src: Path, tmp: Path, name: str, **kw) -> dict:
     """One `render(cfg)` with the Ray pool into a fresh folder; the summary dict."""
-    from tk.render.pipeline import RenderConfig, render
+    from tk.render.pipeline import RenderConfig, run as render
 
     out = tmp / name
     shutil.rmtree(out, ignore_errors=True)

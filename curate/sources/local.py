@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tk import confine, formats
+from tk.curate.licenses import from_text
 from tk.errors import TkError
 from tk.hashing import sha256_file
 
@@ -95,8 +96,6 @@ def _sidecar_license(file: Path, root: Path) -> str | None:
 
 def _license_of(path: Path) -> str | None:
     """The raw license of a sidecar or LICENSE file: the id of a standard license text, else its first line."""
-    from tk.curate.licenses import from_text
-
     with path.open(encoding="utf-8", errors="replace") as f:
         text = f.read(200_000)  # a license file, not a multi-GB mistake
     return from_text(text) or None

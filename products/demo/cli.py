@@ -1,28 +1,25 @@
-"""`tk demo [--out DIR] [--quick]`: the whole pipeline on sample objects shipped in the repo."""
+"""`tk demo`: the whole pipeline on sample objects shipped in the repo (options generated from DemoConfig)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
+from tk.demo import pipeline
+from tk.demo.config import DemoConfig
+from tk.progress import console
+from tk.sections import command
 
-def demo_cmd(
-    out: Path = typer.Option(Path("demo-out"), "--out", help="Folder for the pictures, the mesh and the work files."),
-    quick: bool = typer.Option(False, "--quick", help="Same path, smaller: 4 objects, 6 views, 60 steps (~2-3 min)."),
-) -> None:
-    """Curate, render, train `tiny` and infer a mesh on sample objects; writes a contact sheet, a loss plot and the mesh.
+DEMO_HELP = """Curate, render, train and infer a mesh on sample objects; writes a contact sheet, a loss plot and the mesh.
 
     About 10 minutes on 2 CPU cores (--quick: 2-3 minutes). Example: tk demo --out demo-out
     """
+
+
+def demo_run(cfg: DemoConfig) -> None:
+    """Run the demo and print what it wrote and measured."""
     from rich.table import Table
 
-    from tk.demo import config
-    from tk.demo.pipeline import run_demo
-    from tk.progress import console
-
-    cfg = (config.quick if quick else config.full)(out)
-    result = run_demo(cfg)
+    result = pipeline.run(cfg)
     table = Table(title=f"tk demo finished in {result.numbers['seconds']:.0f} s: {result.out}")
     table.add_column("output")
     table.add_column("file")
@@ -38,6 +35,10 @@ def demo_cmd(
                   f"{mesh['vertices']} vertices, {mesh['faces']} faces")
     if "warning" in mesh:
         console.print(f"[yellow]warning: {mesh['warning']}[/]")
+
+
+# One option per DemoConfig field: name, default and help come from the field (tk.sections.command).
+demo_cmd = command(DemoConfig, demo_run, DEMO_HELP)
 
 
 def register(app: typer.Typer) -> None:

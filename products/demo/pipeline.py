@@ -1,4 +1,4 @@
-"""`run_demo(cfg)`: the whole tk pipeline on a few sample objects, through each stage's own library API.
+"""`run(cfg)`: the whole tk pipeline on a few sample objects, through each stage's own library API.
 
 curate (local source, SOURCES.csv licenses) -> render (Cycles) -> contact sheet -> train `tiny` ->
 loss plot -> infer a mesh and turntable from a render of a held-out (test split) object.
@@ -16,7 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from tk import atomic
-from tk.demo.config import SAMPLE, SPLIT, SPLIT_SEED, DemoConfig
+from tk.contracts.manifest import read_manifest
+from tk.contracts.renders import read_views
+from tk.curate.pipeline import CurateConfig, run as curate
+from tk.demo.config import SAMPLE, SPLIT, SPLIT_SEED, DemoConfig, check_samples, resolved
+from tk.demo.figures import loss_plot, read_losses
+from tk.demo.fit_figure import fit_sheet
+from tk.geometry import rng_for
+from tk.model import infer
+from tk.render.pipeline import RenderConfig, run as render
+from tk.render.preview import contact_sheet
+from tk.train.config import load_config, with_overrides
+from tk.train.meshes import stored_surfaces
+from tk.train.shards import RowReader, ShardIndex
 
 REPO = SAMPLE.parents[1]
 COLLECTION_THRESHOLD = 5.0
@@ -71,16 +83,12 @@ def stage_sources(cfg: DemoConfig, work: Path) -> tuple[Path, Path]:
 
 def curate_step(cfg: DemoConfig, objects: Path, licenses: Path, out: Path) -> dict[str, Any]:
     """Curate the staged objects: license mapping, probe, rules, the fixed demo split."""
-    from tk.curate.pipeline import CurateConfig, curate
-
     return curate(CurateConfig(source="local", input=objects, licenses=licenses, out=out, license="commercial",
                                split=SPLIT, split_seed=SPLIT_SEED, workers=1))
 
 
 def render_step(cfg: DemoConfig, manifest_dir: Path, out: Path) -> dict[str, Any]:
     """Render the kept objects with Cycles at the tiny model's resolution."""
-    from tk.render.pipeline import RenderConfig, render
-
     rc = RenderConfig(out=str(out), manifest=str(manifest_dir), views=cfg.views, resolution=cfg.resolution,
                       engine="cycles", samples=cfg.samples, denoise=False, seed=cfg.seed, split_seed=SPLIT_SEED,
                       workers=1)
@@ -94,7 +102,6 @@ def held_out(cfg: DemoConfig) -> list[int]:
 
 def train_step(cfg: DemoConfig, renders: Path, run: Path) -> Path:
     """Train the `cpu` preset on the train split, its last views held out; return the last checkpoint folder."""
-    from tk.train.config import load_config, with_overrides
     from tk.train.loop import train
 
     config = with_overrides(load_config("cpu"), data={"exclude_views": held_out(cfg)}, train={
@@ -109,12 +116,8 @@ def score_training_objects(cfg: DemoConfig, renders: Path, checkpoint: Path, out
     """Score the trained model on the held-out views of its training objects; draw prediction beside truth."""
     import torch
 
-    from tk.demo.fit_figure import fit_sheet
-    from tk.geometry import rng_for
     from tk.train.data import choose_input, input_image
     from tk.train.evaluate import evaluate_code, load_model
-    from tk.train.meshes import stored_surfaces
-    from tk.train.shards import RowReader, ShardIndex
 
     model, _ = load_model(checkpoint)
     index = ShardIndex(str(renders), "train")
@@ -144,9 +147,6 @@ def held_out_view(renders: Path, manifest_dir: Path, out_png: Path) -> dict[str,
     """Write view 0 of the first rendered test-split object to `out_png`; fail if none was held out."""
     import pyarrow.compute as pc
 
-    from tk.contracts.manifest import read_manifest
-    from tk.contracts.renders import read_views
-
     test = set()
     manifest = read_manifest(manifest_dir)
     for row in manifest.filter(pc.equal(manifest["status"], "keep")).to_pylist():
@@ -164,7 +164,6 @@ def held_out_view(renders: Path, manifest_dir: Path, out_png: Path) -> dict[str,
 def training_view(renders: Path, out_png: Path) -> dict[str, Any]:
     """Write the first uncut input view of the first training object to `out_png` (its mesh shows the fit)."""
     from tk.train.data import first_uncut_input
-    from tk.train.shards import RowReader, ShardIndex
 
     index = ShardIndex(str(renders), "train")
     reader = RowReader(index)
@@ -178,8 +177,7 @@ def training_view(renders: Path, out_png: Path) -> dict[str, Any]:
 
 def collection_model() -> Path:
     """The collection-trained model shipped in the repo (models/sweethome3d-cpu)."""
-    from tk.model.cli import SHIPPED_MODEL as folder
-
+    folder = infer.SHIPPED_MODEL
     if not (folder / "model.safetensors").is_file():
         raise TkError(f"{folder}: the shipped collection model is missing; is this a full tk checkout?")
     return folder
@@ -189,19 +187,18 @@ def infer_step(cfg: DemoConfig, image: Path, checkpoint: Path, out: Path, thresh
                ) -> dict[str, Any]:
     """Reconstruct a mesh and a turntable from `image` with the trained checkpoint (`threshold`: the isosurface
     level, default the official 25)."""
-    from tk.model.infer import InferConfig, infer
-
     extra = {} if threshold is None else {"threshold": threshold}
-    icfg = InferConfig(resolution=cfg.mesh_resolution, formats=("glb", "obj"), turntable_views=cfg.turntable_views,
-                       turntable_size=cfg.turntable_size, **extra)
-    return infer([image], checkpoint, out, icfg)[0]
+    icfg = infer.InferConfig(images=(image,), out=out, model=checkpoint, resolution=cfg.mesh_resolution,
+                             formats=("glb", "obj"), turntable_views=cfg.turntable_views,
+                             turntable_size=cfg.turntable_size, **extra)
+    return infer.run(icfg)["results"][0]
 
 
-def run_demo(cfg: DemoConfig) -> DemoResult:
-    """Run every step of the demo into cfg.out; return the files written and the key numbers."""
-    from tk.demo.figures import loss_plot, read_losses
-    from tk.render.preview import contact_sheet
-
+def run(cfg: DemoConfig) -> DemoResult:
+    """Run every step of the demo into cfg.out (with --quick, its smaller settings); return the files written and
+    the key numbers."""
+    cfg = resolved(cfg)
+    check_samples(cfg)
     t0 = time.perf_counter()
     out = cfg.out.resolve()
     work = prepare_out(out)

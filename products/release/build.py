@@ -15,10 +15,15 @@ from typing import Any
 
 from tk import atomic, contracts
 from tk.contracts import release as layout
+from tk.contracts.renders import shard_paths, shards_dir
 from tk.errors import TkError
 from tk.progress import console
 from tk.release import stages, sums
+from tk.release.config import BuildConfig
+from tk.release.package import check_rendered, license_policy, write_metadata, write_preview
 from tk.release.spec import ReleaseSpec, load_spec
+from tk.release.stats import kept_rows
+from tk.release.verify import verify_release
 
 
 @dataclass
@@ -30,12 +35,10 @@ class BuildResult:
     files: int
 
 
-def build_release(
-    spec_path: str | Path, out: str | Path, source_root: str | Path | None = None, workers: int | None = None
-) -> BuildResult:
-    """Build the release of `spec_path` into `out` (which must not exist yet)."""
-    spec = load_spec(spec_path, source_root)
-    return build_from_spec(spec, Path(spec_path).read_text(encoding="utf-8"), Path(out), workers)
+def build_release(cfg: BuildConfig) -> BuildResult:
+    """Build the release of `cfg.spec` into `cfg.out` (which must not exist yet)."""
+    spec = load_spec(cfg.spec, cfg.source_root)
+    return build_from_spec(spec, Path(cfg.spec).read_text(encoding="utf-8"), Path(cfg.out), cfg.workers)
 
 
 def build_from_spec(spec: ReleaseSpec, spec_text: str, out: Path, workers: int | None = None) -> BuildResult:
@@ -51,13 +54,11 @@ def build_from_spec(spec: ReleaseSpec, spec_text: str, out: Path, workers: int |
     try:
         _curate(spec, work, staging / layout.MANIFEST_DIR, workers)
         _render(spec, staging / layout.MANIFEST_DIR, work / "render", staging / layout.RENDERS_DIR, workers)
-        from tk.release.package import check_rendered, license_policy, write_metadata, write_preview
 
         check_rendered(staging)
         write_preview(staging)
         record = write_metadata(staging, spec, spec_text, license_policy(spec))
         n_files = sums.write_sums(staging)
-        from tk.release.verify import verify_release
 
         verify_release(staging)
         if out.exists():
@@ -83,7 +84,6 @@ def _curate(spec: ReleaseSpec, work: Path, manifest_dir: Path, workers: int | No
                 shutil.copy2(outs[0] / name, manifest_dir / name)
     else:
         merge_manifests(outs, manifest_dir)
-    from tk.release.stats import kept_rows
 
     if not kept_rows(manifest_dir.parent):
         reports = ", ".join(str(o / "report.md") for o in outs)
@@ -114,7 +114,6 @@ def _render(spec: ReleaseSpec, manifest_dir: Path, work: Path, renders: Path, wo
     console.print(f"[bold]render[/] {json.dumps(spec.render, sort_keys=True)}")
     stages.run_render(spec, manifest_dir, work, workers)
     # A stage may keep logs or temp files in its folder; the release ships the contract files only.
-    from tk.contracts.renders import shard_paths, shards_dir
 
     shards_dir(renders).mkdir(parents=True)
     for name in layout.RENDER_FILES:

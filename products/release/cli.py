@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import typer
+
+from tk.progress import console
+from tk.release.config import BuildConfig, RebuildConfig, VerifyConfig
+from tk.release.build import build_release
+from tk.release.rebuild import rebuild_release
+from tk.release.verify import verify_release
+from tk.sections import command
 
 if TYPE_CHECKING:
     from tk.release.rebuild import RebuildResult
@@ -18,21 +25,9 @@ release_app = typer.Typer(
 )
 
 
-@release_app.command("build")
-def build_cmd(
-    spec: Path = typer.Argument(..., help="Release spec (YAML), e.g. manifests/sample-release.yaml."),
-    out: Path = typer.Option(..., "--out", help="Release folder to create (must not exist or be empty)."),
-    source_root: Optional[Path] = typer.Option(None, "--source-root", help="Resolve relative source paths here instead of the spec's folder."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Parallel workers for curate and render (does not change the data)."),
-) -> None:
-    """Curate and render from SPEC into a release folder with RELEASE.json, SHA256SUMS, ATTRIBUTION.md and a card.
-
-    Example: tk release build manifests/sample-release.yaml --out releases/sample
-    """
-    from tk.progress import console
-    from tk.release.build import build_release
-
-    result = build_release(spec, out, source_root, workers)
+def build_run(cfg: BuildConfig) -> None:
+    """Build the release and say where it went."""
+    result = build_release(cfg)
     s = result.record["stats"]
     console.print(
         f"[green]release {result.record['name']} {result.record['version']}[/] -> {result.root}: "
@@ -41,42 +36,37 @@ def build_cmd(
     )
 
 
-@release_app.command("verify")
-def verify_cmd(root: Path = typer.Argument(..., help="Release folder.")) -> None:
-    """Check a release's hashes, schemas, counts and licenses; exits non-zero naming the first bad file.
-
-    Example: tk release verify releases/sample
-    """
-    from tk.progress import console
-    from tk.release.verify import verify_release
-
-    report = verify_release(root)
+def verify_run(cfg: VerifyConfig) -> None:
+    """Verify the release and list its checks."""
+    report = verify_release(cfg.root)
     for name, detail in report.checks:
         console.print(f"[green]ok[/] {name:9s} {detail}")
-    console.print(f"[green]release {root} verifies[/]")
+    console.print(f"[green]release {cfg.root} verifies[/]")
 
 
-@release_app.command("rebuild")
-def rebuild_cmd(
-    root: Path = typer.Argument(..., help="Release folder to rebuild."),
-    out: Path = typer.Option(..., "--out", help="Folder for the rebuilt release."),
-    source_root: Optional[Path] = typer.Option(None, "--source-root", help="Where the sources lie now, if not at the recorded folder."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Parallel workers for curate and render."),
-) -> None:
-    """Rebuild a release from its own spec.yaml into DIR2 and compare manifests, cameras, lights and images.
+def rebuild_run(cfg: RebuildConfig) -> None:
+    """Rebuild the release and print the comparison."""
+    print_rebuild(rebuild_release(cfg), cfg.root)
+
+
+# One option per config field: name, default and help come from the field (tk.sections.command).
+release_app.command("build")(command(BuildConfig, build_run, """Curate and render from SPEC into a release folder with RELEASE.json, SHA256SUMS, ATTRIBUTION.md and a card.
+
+    Example: tk release build manifests/sample-release.yaml --out releases/sample
+    """))
+release_app.command("verify")(command(VerifyConfig, verify_run, """Check a release's hashes, schemas, counts and licenses; exits non-zero naming the first bad file.
+
+    Example: tk release verify releases/sample
+    """))
+release_app.command("rebuild")(command(RebuildConfig, rebuild_run, """Rebuild a release from its own spec.yaml into DIR2 and compare manifests, cameras, lights and images.
 
     Example: tk release rebuild releases/sample --out releases/sample-again
-    """
-    from tk.release.rebuild import rebuild_release
-
-    print_rebuild(rebuild_release(root, out, source_root, workers), root)
+    """))
 
 
 def print_rebuild(result: "RebuildResult", root: Path) -> None:
     """Print the comparison table of a rebuild; exit 1 when any check differs."""
     from rich.table import Table
-
-    from tk.progress import console
 
     table = Table(title=f"rebuild of {root} -> {result.build.root}")
     for col in ("check", "rows", "equal", "worst", "result", "note"):

@@ -10,18 +10,18 @@ from typing import Any
 from tk import atomic
 from tk.contracts import release as layout
 from tk.contracts import renders
+from tk.curate.licenses import allowed
 from tk.errors import TkError
 from tk.release import attribution, card, stages
 from tk.release.spec import ReleaseSpec
 from tk.release.stats import compute_stats, kept_rows
 from tk.release.versions import resolved_versions
+from tk.render.preview import contact_sheet
 
 
 def license_policy(spec: ReleaseSpec) -> dict[str, Any]:
     """The curate license policy the spec builds with, and the license ids it allows (None: all)."""
     import tempfile
-
-    from tk.curate.licenses import allowed
 
     with tempfile.TemporaryDirectory(prefix="tk-release-policy-") as tmp:
         policy = str(getattr(stages.curate_config(spec, spec.sources[0], Path(tmp)), "license", "all"))
@@ -63,6 +63,4 @@ def check_rendered(root: Path) -> None:
 
 def write_preview(root: Path) -> None:
     """The contact sheet of the renders (objects x views, with masks), made by tk.render.preview."""
-    from tk.render.preview import contact_sheet
-
     contact_sheet(root / layout.RENDERS_DIR, root / layout.PREVIEW)

@@ -13,6 +13,7 @@ from pathlib import Path
 from tk.contracts import release as layout
 from tk.release.build import BuildResult, build_from_spec
 from tk.release.compare import Comparison, compare_releases
+from tk.release.config import RebuildConfig
 from tk.release.spec import SpecError, parse_spec
 from tk.release.verify import verify_release
 from tk.release.versions import resolved_versions
@@ -32,13 +33,11 @@ class RebuildResult:
         return all(r.ok for r in self.rows)
 
 
-def rebuild_release(
-    root: str | Path, out: str | Path, source_root: str | Path | None = None, workers: int | None = None
-) -> RebuildResult:
-    """Verify the release at `root`, rebuild it from its spec into `out`, and compare the two."""
+def rebuild_release(cfg: RebuildConfig) -> RebuildResult:
+    """Verify the release at `cfg.root`, rebuild it from its spec into `cfg.out`, and compare the two."""
     import yaml
 
-    root = Path(root)
+    root, out, source_root, workers = Path(cfg.root), cfg.out, cfg.source_root, cfg.workers
     verify_release(root)
     record = layout.read_record(root)
     spec_text = (root / layout.SPEC).read_text(encoding="utf-8")

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tk
 from tk import yamlfile
+from tk.curate import predicate
 from tk.errors import TkError
+from tk.sections import check_known
 
 SOURCE_KINDS = ("objaverse", "objaverse-xl", "local")
 # Options the release itself decides: where stages write, and how many workers run (not part of the data).
@@ -91,7 +94,7 @@ def parse_spec(raw: Any, base: Path, where: str = "spec") -> ReleaseSpec:
     """Validate a spec mapping; `base` is the folder relative source paths are resolved against."""
     if not isinstance(raw, dict):
         raise SpecError(f"{where}: a release spec is a YAML mapping with keys {', '.join(_TOP_KEYS)}")
-    _no_unknown(raw, _TOP_KEYS, where, "")
+    check_known(raw, _TOP_KEYS, where, error=SpecError)
     for key in ("name", "version", "sources"):
         if key not in raw:
             raise SpecError(f"{where}: missing required key '{key}'")
@@ -121,7 +124,7 @@ def parse_spec(raw: Any, base: Path, where: str = "spec") -> ReleaseSpec:
 def _parse_source(raw: Any, base: Path, where: str) -> SourceSpec:
     if not isinstance(raw, dict):
         raise SpecError(f"{where}: each source is a mapping like {{source: local, input: DIR}}")
-    _no_unknown(raw, ("source", "input", "xl_dir", "licenses", "no_download"), where, "")
+    check_known(raw, ("source", "input", "xl_dir", "licenses", "no_download"), where, error=SpecError)
     kind = raw.get("source")
     if kind not in SOURCE_KINDS:
         raise SpecError(f"{where}: source '{kind}' is not one of {', '.join(SOURCE_KINDS)}")
@@ -129,11 +132,7 @@ def _parse_source(raw: Any, base: Path, where: str) -> SourceSpec:
     for key in ("input", "xl_dir", "licenses"):
         if raw.get(key) is None:
             continue
-        p = Path(str(raw[key])).expanduser()
-        p = p if p.is_absolute() else (base / p)
-        if not p.exists():
-            raise SpecError(f"{where}: {key} '{raw[key]}' not found (looked at {p}); fix the path or pass --source-root")
-        paths[key] = p.resolve()
+        paths[key] = existing_path(raw[key], base, f"{where}: {key}")
     if kind == "local" and "input" not in paths:
         raise SpecError(f"{where}: a local source needs 'input', the folder of object files")
     if kind == "objaverse-xl" and "xl_dir" not in paths and "input" not in paths:
@@ -144,8 +143,6 @@ def _parse_source(raw: Any, base: Path, where: str) -> SourceSpec:
 def check_where(curation: Any, label: str) -> None:
     """Fail with one line when the curation section's `where` is not one predicate tk would run (see
     tk.curate.predicate): a spec that appends SQL or reads files is refused before anything runs."""
-    from tk.curate import predicate
-
     if isinstance(curation, dict) and curation.get("where") is not None:
         try:
             predicate.check(curation["where"], label)
@@ -153,15 +150,25 @@ def check_where(curation: Any, label: str) -> None:
             raise SpecError(str(e)) from None
 
 
+def spec_path(value: Any, base: Path) -> Path:
+    """A path written in a spec, resolved against `base` (the spec's folder or --source-root) unless absolute."""
+    p = Path(str(value)).expanduser()
+    return (p if p.is_absolute() else base / p).resolve()
+
+
+def existing_path(value: Any, base: Path, label: str) -> Path:
+    """`spec_path`, which must exist: else one SpecError line naming where it looked."""
+    p = spec_path(value, base)
+    if not p.exists():
+        raise SpecError(f"{label} '{value}' not found (looked at {p}); fix the path or pass --source-root")
+    return p
+
+
 def _resolve_render_paths(render: dict[str, Any], base: Path, where: str) -> dict[str, Any]:
     for key in RENDER_PATHS:
         if render.get(key) is None:
             continue
-        p = Path(str(render[key])).expanduser()
-        p = p if p.is_absolute() else base / p
-        if not p.exists():
-            raise SpecError(f"{where}: {key} '{render[key]}' not found (looked at {p}); fix the path or pass --source-root")
-        render[key] = str(p.resolve())
+        render[key] = str(existing_path(render[key], base, f"{where}: {key}"))
     return render
 
 
@@ -172,18 +179,10 @@ def _section(raw: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     return dict(value)
 
 
-def _no_unknown(raw: dict[str, Any], known: tuple[str, ...], where: str, prefix: str) -> None:
-    unknown = [k for k in raw if k not in known]
-    if unknown:
-        raise SpecError(f"{where}: unknown key '{prefix}{unknown[0]}'; allowed: {', '.join(known)}")
-
-
 def _check_tk_version(spec: ReleaseSpec, where: str) -> None:
     if spec.tk_version is None:
         return
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-    import tk
 
     text = spec.tk_version if spec.tk_version[0] in "<>=!~" else f"=={spec.tk_version}"
     try:

@@ -5,20 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tk.curate import pipeline as curate_pipeline
+from tk.curate.config import CurateConfig
 from tk.release.spec import (
     CURATE_RESERVED,
     RENDER_RESERVED,
     ReleaseSpec,
     SourceSpec,
     check_stage_options,
+    spec_path,
 )
+from tk.render import pipeline as render_pipeline
+from tk.render.pipeline import RenderConfig
 from tk.sections import build
 
 
 def curate_config(spec: ReleaseSpec, source: SourceSpec, out: Path, workers: int | None = None) -> Any:
     """The CurateConfig for one source of the spec, writing into `out`."""
-    from tk.curate.config import CurateConfig
-
     check_stage_options(spec.curation, CurateConfig, CURATE_RESERVED, "spec: curation")
     values: dict[str, Any] = {**_resolved_paths(spec.curation, CurateConfig, Path(spec.base or ".")),
                               "source": source.source, "out": out, "no_download": source.no_download, **source.paths()}
@@ -30,8 +33,6 @@ def curate_config(spec: ReleaseSpec, source: SourceSpec, out: Path, workers: int
 
 def render_config(spec: ReleaseSpec, manifest_dir: Path, out: Path, workers: int | None = None) -> Any:
     """The RenderConfig that renders the kept rows of `manifest_dir` into `out` with the spec's settings."""
-    from tk.render.pipeline import RenderConfig
-
     check_stage_options(spec.render, RenderConfig, RENDER_RESERVED, "spec: render")
     values: dict[str, Any] = {**spec.render, "manifest": str(manifest_dir), "out": str(out)}
     if workers is not None:
@@ -52,16 +53,12 @@ def check_spec_options(spec: ReleaseSpec) -> None:
 
 def run_curate(spec: ReleaseSpec, source: SourceSpec, out: Path, workers: int | None = None) -> dict[str, Any]:
     """Curate one source into `out` (manifest.parquet, manifest.duckdb, report.md, report.json)."""
-    from tk.curate.pipeline import run
-
-    return run(curate_config(spec, source, out, workers))
+    return curate_pipeline.run(curate_config(spec, source, out, workers))
 
 
 def run_render(spec: ReleaseSpec, manifest_dir: Path, out: Path, workers: int | None = None) -> dict[str, Any]:
     """Render the kept objects of `manifest_dir` into `out` (shards/, objects.parquet, render.json)."""
-    from tk.render.pipeline import run
-
-    return run(render_config(spec, manifest_dir, out, workers))
+    return render_pipeline.run(render_config(spec, manifest_dir, out, workers))
 
 
 def _resolved_paths(section: dict[str, Any], config_cls: type, base: Path) -> dict[str, Any]:
@@ -72,6 +69,5 @@ def _resolved_paths(section: dict[str, Any], config_cls: type, base: Path) -> di
     out = dict(section)
     for key, value in section.items():
         if value is not None and Path in (hints.get(key), *typing.get_args(hints.get(key))) and isinstance(value, str):
-            p = Path(value).expanduser()
-            out[key] = p if p.is_absolute() else (base / p).resolve()
+            out[key] = spec_path(value, base)
     return out

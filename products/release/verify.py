@@ -14,9 +14,12 @@ from typing import Any
 from tk import contracts
 from tk.contracts import release as layout
 from tk.contracts import renders
+from tk.curate.licenses import allowed as policy_allows
 from tk.errors import ContractError, TkError
 from tk.release import attribution, licenses, sums
+from tk.release.spec import SpecError, check_where
 from tk.release.stats import compute_stats
+from tk.release.stats import kept_rows
 
 class VerifyError(TkError):
     """A release that fails verification; `problems` lists every problem found in the failing group."""
@@ -66,8 +69,6 @@ def check_spec(root: Path, record: dict[str, Any]) -> list[str]:
     """The spec a rebuild would run (spec.yaml, and its copy in RELEASE.json) passes the spec's own checks
     that need no sources: its curation `where` is one predicate tk would run (tk.curate.predicate)."""
     import yaml
-
-    from tk.release.spec import SpecError, check_where
 
     try:
         shipped = yaml.safe_load((root / layout.SPEC).read_text(encoding="utf-8"))
@@ -148,9 +149,6 @@ def check_record(root: Path, record: dict[str, Any]) -> list[str]:
 
 def check_licenses(root: Path, record: dict[str, Any]) -> list[str]:
     """Every kept object's license is allowed by the release's policy and credited where it must be."""
-    from tk.curate.licenses import allowed as policy_allows
-    from tk.release.stats import kept_rows
-
     problems: list[str] = []
     policy = record.get("license_policy") or {}
     allowed = policy.get("allowed")  # None: the policy allows every license

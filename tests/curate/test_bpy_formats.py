@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tk import contracts
-from tk.curate.pipeline import CurateConfig, curate
+from tk.curate.pipeline import CurateConfig, run as curate
 
 pytest.importorskip("bpy")
 

@@ -46,21 +46,14 @@ def _work(item: dict) -> dict:
 
 
 @pytest.fixture
-def cluster():
+def cluster(ray_cluster):
     import sys
 
     import ray
-    from ray.cluster_utils import Cluster
 
     # this module is not importable on a Ray worker: its functions travel by value
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
-    ray.init(address=c.address, log_to_driver=False, configure_logging=False)
-    try:
-        yield c
-    finally:
-        ray.shutdown()
-        c.shutdown()
+    return ray_cluster
 
 
 def test_probe_tasks_survive_a_lost_node(cluster, tmp_path):

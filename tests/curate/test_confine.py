@@ -14,7 +14,7 @@ import pytest
 
 from tests.data import hostile
 from tk import confine
-from tk.curate.pipeline import CurateConfig, curate
+from tk.curate.pipeline import CurateConfig, run as curate
 from tk.curate.probe import probe_file
 from tk.curate.sources import local
 from tk.render.inputs import from_folder

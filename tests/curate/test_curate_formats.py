@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tk import contracts, formats
-from tk.curate.pipeline import CurateConfig, curate
+from tk.curate.pipeline import CurateConfig, run as curate
 
 from curate_fixtures import write_xl
 

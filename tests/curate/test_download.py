@@ -14,7 +14,7 @@ import pytest
 
 from tk import contracts
 from tk.curate import download
-from tk.curate.pipeline import CurateConfig, curate
+from tk.curate.pipeline import CurateConfig, run as curate
 
 from curate_fixtures import SAMPLE_OBJECTS, objaverse_meta, serve, write_objaverse_cache
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tk import contracts
-from tk.curate.pipeline import CurateConfig, curate
+from tk.curate.pipeline import CurateConfig, run as curate
 from tk.hashing import sha256_file
 
 from curate_fixtures import bad_files

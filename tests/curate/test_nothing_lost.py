@@ -12,7 +12,7 @@ import pytest
 
 from tk import contracts
 from tk.cli import main
-from tk.curate.pipeline import CurateConfig, curate
+from tk.curate.pipeline import CurateConfig, run as curate
 from tk.errors import TkError
 
 from curate_fixtures import SAMPLE_OBJECTS, serve, write_xl

@@ -11,7 +11,7 @@ import pytest
 
 from tk import contracts
 from tk.cli import main
-from tk.curate.pipeline import CurateConfig, curate
+from tk.curate.pipeline import CurateConfig, run as curate
 from tk.curate.sources import local, sweethome3d
 from tk.errors import TkError
 from tk.hashing import sha256_file

@@ -13,7 +13,7 @@ import pytest
 
 from tk.cli import main
 from tk.curate import predicate
-from tk.curate.pipeline import CurateConfig, curate
+from tk.curate.pipeline import CurateConfig, run as curate
 from tk.errors import TkError
 
 

@@ -10,7 +10,7 @@ import pytest
 from tk import contracts
 from tk.cli import main
 from tk import splits
-from tk.curate.pipeline import CurateConfig, curate
+from tk.curate.pipeline import CurateConfig, run as curate
 from tk.errors import TkError
 from tk.hashing import sha256_text
 

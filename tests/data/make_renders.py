@@ -19,7 +19,7 @@ OBJECTS = ["bunny.glb", "crate/crate.obj", "025_mug.stl", "pico-neo3.glb"]
 
 def main(out: Path = ROOT / "tests" / "data" / "renders") -> None:
     """Render the fixture into `out` (replaced)."""
-    from tk.render.pipeline import LocalExecutor, RenderConfig, render
+    from tk.render.pipeline import LocalExecutor, RenderConfig, run as render
 
     os.chdir(ROOT)  # local paths recorded relative to the repo root
     with tempfile.TemporaryDirectory() as tmp:
@@ -48,13 +48,14 @@ def _relative_paths(renders: Path, src: Path) -> None:
     """Point objects.parquet's local_path at manifests/sample/objects (repo-relative) instead of the temp links."""
     import pyarrow as pa
 
-    from tk.contracts import OBJECTS, read_table, write_table
+    from tk.contracts import OBJECTS as OBJECTS_TABLE  # OBJECTS here is the list of sample files
+    from tk.contracts import read_table, write_table
 
-    table = read_table(renders / "objects.parquet", OBJECTS)
+    table = read_table(renders / "objects.parquet", OBJECTS_TABLE)
     rel = [str(Path("manifests/sample/objects") / Path(p).relative_to(src))
            for p in table.column("local_path").to_pylist()]
     table = table.set_column(table.schema.get_field_index("local_path"), "local_path", pa.array(rel, pa.string()))
-    write_table(renders / "objects.parquet", table, OBJECTS)
+    write_table(renders / "objects.parquet", table, OBJECTS_TABLE)
 
 
 if __name__ == "__main__":

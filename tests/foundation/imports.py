@@ -118,3 +118,37 @@ def cycles(graph: list[Edge]) -> list[list[str]]:
         if v not in index:
             visit(v)
     return found
+
+
+HEAVY = ("torch", "torchvision", "bpy", "ray", "trimesh", "matplotlib")  # engines that take a second or a process
+
+
+def heavy_modules(mods: dict[str, Path] | None = None) -> set[str]:
+    """The modules whose import pulls in a heavy engine: one imports it at module level, or imports (at module
+    level) a module that does."""
+    mods = modules() if mods is None else mods
+    direct: set[str] = set()
+    for name, path in mods.items():
+        tree = ast.parse(path.read_text())
+        top = _module_level(tree.body)
+        for node in ast.walk(tree):
+            if id(node) in top and isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif id(node) in top and isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            if any(n.split(".")[0] in HEAVY for n in names):
+                direct.add(name)
+    succ: dict[str, set[str]] = {}
+    for e in edges(mods):
+        if not e.lazy:
+            succ.setdefault(e.source, set()).add(e.target)
+    heavy, changed = set(direct), True
+    while changed:
+        changed = False
+        for name in mods:
+            if name not in heavy and succ.get(name, set()) & heavy:
+                heavy.add(name)
+                changed = True
+    return heavy

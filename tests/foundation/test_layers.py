@@ -53,3 +53,26 @@ def test_each_floor_imports_only_from_below():
 
 def test_the_package_does_not_import_bench():
     assert [f"{e.source}:{e.line}" for e in edges() if e.source.startswith("tk") and e.target.startswith("bench")] == []
+
+
+TRAIN_MOVES_LAST = "tk.train"  # issue 24: train/ moves last; its lazy imports are that move
+
+
+def test_imports_inside_functions_are_only_for_heavy_engines():
+    """Imports at the top say what a module stands on; one inside a function is kept only for a module whose import
+    starts a heavy engine (torch, bpy, ray, trimesh, matplotlib), so `tk --help` and each stage stay cheap."""
+    from tests.foundation.imports import heavy_modules
+
+    heavy = heavy_modules()
+    lazy = [f"{e.source}:{e.line} {e.target}" for e in edges()
+            if e.lazy and e.source.startswith("tk") and e.target.startswith("tk") and e.target not in heavy
+            and not e.source.startswith(TRAIN_MOVES_LAST)]
+    assert lazy == []
+
+
+def test_heavy_modules_follow_imports():
+    from tests.foundation.imports import heavy_modules
+
+    heavy = heavy_modules()
+    assert {"tk.render.scene", "tk.train.loop"} <= heavy  # bpy at the top; through torch-importing modules
+    assert not {"tk.errors", "tk.formats", "tk.splits", "tk.contracts.tables"} & heavy

@@ -125,7 +125,7 @@ def test_official_vit_name_is_resolved_without_network(tmp_path):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda t: t.replace("plane_size: 8", "plane_size: 8\n  colour: red"), "unknown key.*colour.*tokenizer"),
+    (lambda t: t.replace("plane_size: 8", "plane_size: 8\n  colour: red"), "tokenizer.*unknown key.*colour"),
     (lambda t: t.replace("in_channels: 24", "in_channels: 25"), "decoder.in_channels must be 3 x"),
     (lambda t: t.replace("tk-vit-tiny", "no-such-vit"), "put its ViT config.json at"),
     (lambda t: t.replace("exp\n", "trunc_exp\n"), "density_activation 'trunc_exp'"),

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from tk.cli import main
-from tk.model.cli import SHIPPED_MODEL
+from tk.model.infer import SHIPPED_MODEL
 
 RENDERS = Path(__file__).resolve().parents[1] / "data" / "renders"
 

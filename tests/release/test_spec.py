@@ -37,7 +37,7 @@ def test_source_root_moves_relative_paths(tmp_path, sample_dir):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("name: x\nversion: 1\nsources: [{source: local, input: .}]\ncolour: red\n", "unknown key 'colour'"),
+        ("name: x\nversion: 1\nsources: [{source: local, input: .}]\ncolour: red\n", "unknown key(s) ['colour']"),
         ("name: x\nversion: 1\nsources: [{source: local, input: nowhere}]\n", "input 'nowhere' not found"),
         ("name: x\nversion: 1\nsources: [{source: sketchfab, input: .}]\n", "source 'sketchfab' is not one of"),
         ("name: x\nversion: 1\nsources: [{source: local}]\n", "a local source needs 'input'"),

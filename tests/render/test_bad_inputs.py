@@ -13,7 +13,7 @@ import pytest
 
 from tk.contracts import OBJECTS, SHARD, read_table
 from tk.contracts.renders import decode_rgba_u8 as decode_png
-from tk.render.pipeline import RenderConfig, render
+from tk.render.pipeline import RenderConfig, run as render
 
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests" / "sample"
 

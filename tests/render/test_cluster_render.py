@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from shard_views import shard_views
+from tk.contracts import OBJECTS as OBJECTS_TABLE  # OBJECTS here is the list of sample files
 from tk.contracts import read_table
 from tk.errors import TkError
 from tk.render.placement import GB, plan
@@ -75,18 +76,9 @@ def objects(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cluster() -> Iterator[Any]:
-    """A head with no CPUs (so nothing runs there) and the driver connected to it; the test adds worker nodes."""
-    import ray
-    from ray.cluster_utils import Cluster
-
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
-    ray.init(address=c.address, log_to_driver=False, logging_level="ERROR")
-    try:
-        yield c
-    finally:
-        ray.shutdown()
-        c.shutdown()
+def cluster(ray_cluster: Any) -> Any:
+    """tests/conftest.py's simulated cluster; the test adds worker nodes."""
+    return ray_cluster
 
 
 class KillNodeWhenBusy:
@@ -144,7 +136,7 @@ def _cfg(src: Path, out: Path, workers: int | str) -> Any:
 def test_render_loses_a_node_with_no_room_left_and_completes_in_one_run(cluster, objects, tmp_path):
     """3 worker nodes of 1 CPU, 3 workers; the node that holds an object dies: its replacement has nowhere to go,
     the two survivors render the lost object too; every object once, its 2 views once, nothing partial left."""
-    from tk.render.pipeline import render
+    from tk.render.pipeline import run as render
     from tk.render.pool import RayPool
 
     cluster.add_node(num_cpus=1)
@@ -166,7 +158,7 @@ def test_render_loses_a_node_with_no_room_left_and_completes_in_one_run(cluster,
     uids = {k[0] for k in keys}
     assert len(uids) == len(OBJECTS) and executor.killed_holding[0] in uids
     assert sorted(keys) == sorted((uid, v) for uid in uids for v in range(2))  # no view twice, none missing
-    rows = read_table(out / "objects.parquet", OBJECTS).to_pylist()
+    rows = read_table(out / "objects.parquet", OBJECTS_TABLE).to_pylist()
     assert sorted(r["uid"] for r in rows) == sorted(uids) and {r["status"] for r in rows} == {"ok"}
     assert sorted(p.name for p in out.iterdir()) == ["objects.parquet", "render.json", "shards"]  # no logs, temps
     assert set(Path(tempfile.gettempdir()).glob("tk-render-worker-*.log")) == before
@@ -175,7 +167,7 @@ def test_render_loses_a_node_with_no_room_left_and_completes_in_one_run(cluster,
 def test_with_no_worker_left_the_job_stops_with_one_line_and_resumes(cluster, objects, tmp_path, monkeypatch):
     """The only worker node dies: the replacement can never be placed, so the job stops (not hangs) and says why."""
     from tk.render import pool as pool_module
-    from tk.render.pipeline import render
+    from tk.render.pipeline import run as render
 
     monkeypatch.setattr(pool_module, "PLACEMENT_WAIT", 3.0)
     doomed = cluster.add_node(num_cpus=1, env_vars=HANG_EVERYTHING)

@@ -14,7 +14,7 @@ import pytest
 from tk.cli import main
 from tk.contracts import OBJECTS, read_table
 from tk.errors import TkError
-from tk.render.pipeline import RenderConfig, render
+from tk.render.pipeline import RenderConfig, run as render
 from tk.render.process import WorkerProcess, run_with_retries
 
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests" / "sample" / "objects"

@@ -19,7 +19,7 @@ from tests.disks import small_disk
 from tk import faults
 from tk.contracts import OBJECTS, read_table
 from tk.render import shards
-from tk.render.pipeline import render
+from tk.render.pipeline import run as render
 from tests.render.test_out_folder import WorkerExecutor, _cfg, _shard_bytes
 
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests" / "sample" / "objects"
@@ -79,7 +79,7 @@ def test_full_disk_mid_render_then_resume(tmp_path, monkeypatch):
         assert summary["ok_total"] == 2 and len(executor.rendered) == 1  # only the object not kept is rendered
         resumed = {r["uid"]: r["status"] for r in read_table(out / "objects.parquet", OBJECTS).to_pylist()}
         assert resumed == {r["uid"]: r["status"] for r in read_table(tmp_path / "whole" / "objects.parquet",
-                                                                     "objects").to_pylist()}
+                                                                     OBJECTS).to_pylist()}
         views = _views(out)
         assert views.keys() == _views(tmp_path / "whole").keys()
         assert views == _views(tmp_path / "whole")

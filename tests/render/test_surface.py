@@ -81,7 +81,7 @@ def test_fixture_surface_matches_the_draco_file_loaded_independently():
 MODIFIER_SCRIPT = """
 import bpy, sys
 from pathlib import Path
-from tk.render.pipeline import LocalExecutor, RenderConfig, render
+from tk.render.pipeline import LocalExecutor, RenderConfig, run as render
 root = Path(sys.argv[-1])
 (root / "in").mkdir()
 bpy.ops.wm.read_factory_settings(use_empty=True)

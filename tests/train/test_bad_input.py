@@ -19,7 +19,7 @@ def test_presets_load_and_unknown_keys_fail(tmp_path: Path) -> None:
         cfg = load_config(name)
         assert cfg.model == name and cfg.data.views == 4
     assert load_config("triposr").data.patch_size == 128
-    with pytest.raises(TkError, match=r"unknown key\(s\) \['lr_max'\] in section 'optim'"):
+    with pytest.raises(TkError, match=r"section 'optim': unknown key\(s\) \['lr_max'\]"):
         config_from_dict({"model": "tiny", "optim": {"lr_max": 1.0}})
     with pytest.raises(TkError, match=r"unknown section\(s\) \['trainer'\]"):
         config_from_dict({"model": "tiny", "trainer": {}})

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tk import atomic
 from tk.contracts import manifest as manifest_contract
 from tk.contracts import renders as renders_contract
 from tk.errors import TkError
@@ -69,8 +70,6 @@ def read_record(root: Path) -> dict[str, Any]:
 
 def write_record(root: Path, record: dict[str, Any]) -> dict[str, Any]:
     """Write RELEASE.json (the `format` key added) atomically; returns what was written."""
-    from tk import atomic
-
     record = {"format": FORMAT, **record}
     atomic.write_text(root / RELEASE_JSON, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
     return record

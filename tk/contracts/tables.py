@@ -16,6 +16,7 @@ from typing import Literal
 
 import pyarrow as pa
 
+from tk import atomic
 from tk.errors import ContractError
 
 Kind = Literal["manifest", "shard", "objects"]
@@ -134,8 +135,6 @@ def read_table(path: str | os.PathLike[str], spec: TableSpec, columns: list[str]
 def write_table(path: str | os.PathLike[str], table: pa.Table, spec: TableSpec, metadata: dict[str, str] | None = None,
                 **kwargs: object) -> pa.Table:
     """Conform, validate and atomically write a contract table (plus file `metadata`); returns what was written."""
-    from tk import atomic
-
     table = conform(table, spec)
     if metadata:
         table = table.replace_schema_metadata({**table.schema.metadata, **{k.encode(): v.encode() for k, v in metadata.items()}})
