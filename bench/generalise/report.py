@@ -11,6 +11,7 @@ from typing import Any
 
 KEYS = ("iou", "fscore@0.1", "chamfer", "psnr", "white_psnr")
 BEGIN, END = "<!-- bench.generalise:begin -->", "<!-- bench.generalise:end -->"
+FT_BEGIN, FT_END = "<!-- bench.generalise.finetune:begin -->", "<!-- bench.generalise.finetune:end -->"
 # the issue's targets on the test split (docs/train.md states where they come from)
 TARGET_IOU, TARGET_F, MARGIN, TARGET_DB = 0.75, 0.65, 0.05, 5.0
 
@@ -97,13 +98,14 @@ def _targets(full: list[dict[str, Any]]) -> str:
     return "Targets (test split): " + "; ".join(f"{text}: {'met' if ok else '**missed**'}" for text, ok in checks) + "."
 
 
-def replace_block(doc: Path, table: str) -> None:
-    """Put `table` between the bench.generalise markers of `doc` (which must have them)."""
+def replace_block(doc: Path, table: str, begin: str = BEGIN, end: str = END) -> None:
+    """Put `table` between the markers `begin` and `end` of `doc` (which must have them): bench.generalise's by
+    default, FT_BEGIN/FT_END for the fine-tuning table."""
     text = doc.read_text()
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{doc}: no {BEGIN} ... {END} block to write the table into")
-    head, rest = text.split(BEGIN, 1)
-    doc.write_text(head + BEGIN + "\n" + table.rstrip() + "\n" + END + rest.split(END, 1)[1])
+    if begin not in text or end not in text:
+        raise SystemExit(f"{doc}: no {begin} ... {end} block to write the table into")
+    head, rest = text.split(begin, 1)
+    doc.write_text(head + begin + "\n" + table.rstrip() + "\n" + end + rest.split(end, 1)[1])
 
 
 def unseen_figure(run: Path, renders: Path, report_path: Path, dest: Path, per_category: int = 1,

@@ -40,7 +40,7 @@ def test_default_fingerprint_covers_training_and_model_code():
 
 
 def test_generalise_run_key_changes_with_code(tmp_path, monkeypatch):
-    import bench.generalise.__main__ as gen
+    import bench.generalise.stages as gen
 
     release = tmp_path / "release"
     (release / "renders").mkdir(parents=True)
@@ -54,7 +54,7 @@ def test_generalise_run_key_changes_with_code(tmp_path, monkeypatch):
 
 def test_generalise_eval_is_redone_when_the_checkpoint_changes_in_place(tmp_path, monkeypatch):
     """A run retrained in the same folder has the same `latest` path: its eval must not be the old one."""
-    import bench.generalise.__main__ as gen
+    import bench.generalise.stages as gen
 
     run = tmp_path / "run"
     step = run / "checkpoints" / "step-0000010"

@@ -72,7 +72,7 @@ def test_replace_block(tmp_path):
 
 
 def test_run_key_changes_with_config_and_renders(tmp_path):
-    from bench.generalise.__main__ import key_of, run_config
+    from bench.generalise.stages import key_of, run_config
 
     release = tmp_path / "release"
     (release / "renders").mkdir(parents=True)
@@ -101,3 +101,58 @@ def test_training_uses_only_max_objects(tmp_path, renders):
     train(cfg, renders, tmp_path / "run")
     framing = json.loads((tmp_path / "run" / "framing.json").read_text())
     assert framing["candidates"] == 2 * per_object.pop()
+
+
+def test_subset_renders_holds_only_the_chosen_objects_unchanged(tmp_path, renders):
+    """The fine-tuning experiment's folders: the same rows of the chosen objects, readable by training and eval."""
+    from bench.generalise.finetune import split_part, subset_renders
+    from tk.contracts import renders as contract
+    from tk.train.shards import ShardIndex
+
+    every = sorted(o.uid for o in ShardIndex(str(renders), "all").objects)
+    small, scored = split_part(every, 3)
+    assert len(small) == 3 and len(scored) == 1 and not set(small) & set(scored)
+    assert split_part(every, 2)[0] == sorted(set(small) & set(split_part(every, 2)[0]))  # nested, as max_objects
+    dest = subset_renders(renders, tmp_path / "set", set(small))
+    assert sorted(o.uid for o in ShardIndex(str(dest), "all").objects) == small
+    rows = {(r["uid"], r["view"]): r for r in contract.read_views(dest)}
+    want = {(r["uid"], r["view"]): r for r in contract.read_views(renders) if r["uid"] in small}
+    assert rows == want  # the rows themselves, bytes and cameras, not re-rendered
+    objects = contract.read_objects(dest).to_pylist()
+    assert [o["uid"] for o in objects] == small
+    assert {o["shard"] for o in objects} == {p.name for p in contract.shard_paths(dest)}
+    assert contract.render_json_path(dest).read_bytes() == contract.render_json_path(renders).read_bytes()
+    assert subset_renders(renders, tmp_path / "set", set(small)) == dest  # the same objects: kept as is
+    assert subset_renders(renders, tmp_path / "train", set(small), splits=("train",)) == tmp_path / "train"
+    with pytest.raises(SystemExit, match="no views of the 3 chosen objects .* \\(splits val\\)"):
+        subset_renders(renders, tmp_path / "none", set(small), splits=("val",))
+
+
+def test_finetune_runs_take_the_finetune_optimiser_and_every_split():
+    from bench.generalise.stages import run_config
+    from tk.train.config import load_config
+
+    raw = run_config("generalise", 0, None, 2000, split="all", finetune=True)
+    tuned = load_config("finetune").optim
+    assert (raw["optim"]["lr"], raw["optim"]["warmup_steps"], raw["optim"]["grad_clip"]) == (
+        tuned.lr, tuned.warmup_steps, tuned.grad_clip)
+    assert raw["data"]["split"] == "all" and raw["train"]["max_steps"] == 2000
+    scratch = run_config("generalise", 0, None, 2000, split="all")
+    assert scratch["optim"]["lr"] == load_config("generalise").optim.lr
+    assert {k: v for k, v in raw.items() if k != "optim"} == {k: v for k, v in scratch.items() if k != "optim"}
+
+
+def test_finetune_table_says_whether_fine_tuning_won():
+    from bench.generalise.finetune import markdown
+
+    def row(iou, f):
+        return {"summary": {"iou": iou, "fscore@0.1": f, "chamfer": 0.1, "psnr": 20.0},
+                "retrieval": {"iou": 0.4, "fscore@0.1": 0.1}}
+
+    ft = {"category": "Characters", "members": 37, "set": 20, "scored": 17, "steps": 2000, "base_steps": 10000,
+          "rows": {"base": row(0.3, 0.1), "fine-tuned": row(0.6, 0.3), "from scratch": row(0.5, 0.2)}}
+    text = markdown(ft)
+    assert "| fine-tuned | 0.600 | 0.300 | 0.100 | 20.00 | 0.400 | 0.100 |" in text
+    assert "on IoU and F@0.1: **yes** (IoU 0.600 vs 0.500" in text
+    ft["rows"]["from scratch"] = row(0.5, 0.35)  # better F: fine-tuning must win on both
+    assert "**no**" in markdown(ft)
