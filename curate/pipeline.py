@@ -1,11 +1,12 @@
 """`run(cfg) -> summary`: candidates from a source → (download + probe) → rules → manifest and report.
 
-Steps, each in its own module: a source gives candidate rows (`tk.curate.sources.*`); rows that pass
+Steps, each in its own module: a source (`tk.curate.sources.REGISTRY[cfg.source]`, one `Source` per module; the
+pipeline never asks which) loads its candidate rows; rows that pass
 the metadata rules are fetched and probed in Ray tasks (`executor`, `work`), each result persisted as
 it finishes (`probe_store`); the ordered rules (`rules.for_config`) run as one DuckDB
 query that also computes the split (`splits`); `writer` writes manifest.parquet and manifest.duckdb;
-`report` summarises. `tk curate`, `tk release` and `tk demo` all call `run` (its old name `curate` stays
-for tests and benchmarks). The config is `tk.curate.config.CurateConfig`.
+`report` summarises. `tk curate`, `tk release` and `tk demo` all call `run`. The config is
+`tk.curate.config.CurateConfig`.
 """
 
 from __future__ import annotations
@@ -16,27 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tk import contracts
-from tk import formats, splits
-from tk.curate import executor, work
-from tk.curate import licenses, predicate, report, rules, writer
-from tk.curate import objaverse_adapter
+from tk import contracts, splits
+from tk.curate import executor, licenses, predicate, report, rules, work, writer
 from tk.curate.config import CurateConfig
 from tk.curate.probe_store import ProbeStore
-from tk.curate.sources import local
-from tk.curate.sources import objaverse
-from tk.curate.sources import objaverse_xl
+from tk.curate.sources import REGISTRY
+from tk.curate.sources.base import CANDIDATE_COLUMNS
 from tk.errors import TkError
 
-# Candidate columns and their DuckDB types: every source fills what it knows, the rest is NULL.
-CANDIDATE_COLUMNS: dict[str, str] = {
-    "uid": "VARCHAR", "source": "VARCHAR", "file_identifier": "VARCHAR", "file_type": "VARCHAR",
-    "sha256": "VARCHAR", "license_raw": "VARCHAR", "attribution": "VARCHAR", "size_bytes": "BIGINT",
-    "vertex_count": "BIGINT", "face_count": "BIGINT", "mesh_count": "BIGINT", "material_count": "BIGINT",
-    "texture_count": "BIGINT", "animation_count": "BIGINT", "bbox_extent": "DOUBLE[3]", "local_path": "VARCHAR",
-    "title": "VARCHAR", "author": "VARCHAR", "url": "VARCHAR", "category": "VARCHAR",
-    "is_age_restricted": "BOOLEAN", "metadata": "VARCHAR", "missing_resources": "VARCHAR[]",
-}
 PROBE_COLUMNS = ("size_bytes", "vertex_count", "face_count", "mesh_count", "material_count", "texture_count", "animation_count", "bbox_extent", "local_path", "missing_resources")
 
 
@@ -46,14 +34,17 @@ def run(cfg: CurateConfig) -> dict[str, Any]:
     import duckdb
 
     t0 = time.perf_counter()
+    if cfg.scores is not None and not cfg.scores.is_file():  # the disk checks the config leaves to run
+        raise TkError(f"--scores {cfg.scores}: file not found")
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
-    if cfg.source == "objaverse-xl":
+    source = REGISTRY[cfg.source]
+    if source.large:
         # Row order is free on XL-sized tables (a parallel scan and write); smaller sources keep
         # their candidate order (sorted paths or uids), so their manifests are byte-stable.
         con.execute("SET preserve_insertion_order = false")
     stats: dict[str, Any] = {}
-    _load_candidates(con, cfg, stats)
+    source.load(con, cfg, stats)
     license_sql = _license_sql(con)
     score_key = _scores(con, cfg)
     con.execute(f"CREATE TEMP VIEW base AS {_base_sql(license_sql, score_key)}")
@@ -68,7 +59,7 @@ def run(cfg: CurateConfig) -> dict[str, Any]:
         if not cfg.dry_run or (_work_dir(cfg) / "probes").is_dir():
             store = ProbeStore(_work_dir(cfg))
             if not cfg.dry_run:
-                stats["probe"] = _probe(con, cfg, store, all_rules)
+                stats["probe"] = _probe(con, cfg, store, all_rules, source.probe_settings(cfg))
             probes = store.load()
             stats.setdefault("probe", {})["stored"] = probes.num_rows
     _objects_view(con, probes)
@@ -83,9 +74,9 @@ def run(cfg: CurateConfig) -> dict[str, Any]:
     known_null = {"score"} if score_key is None else set()
     if probes is None or probes.num_rows == 0:
         known_null |= {"probed_with", "probe_error"}
-        if cfg.source == "objaverse-xl":
-            known_null |= set(CANDIDATE_COLUMNS) - _XL_FILLED
-    filled = {"uid", "source", "file_identifier"} | (_XL_FILLED if cfg.source == "objaverse-xl" else set())
+        if source.fills is not None:
+            known_null |= set(CANDIDATE_COLUMNS) - source.fills
+    filled = {"uid", "source", "file_identifier"} | (source.fills or set())
     unknown = [c for c in [*CANDIDATE_COLUMNS, "probed_with", "probe_error", "score"] if c not in filled | known_null]
     null_cols = known_null | rules.null_columns(con, "objects", unknown)
     applied, skipped = rules.active(all_rules, null_cols)
@@ -151,32 +142,6 @@ def _describe(rule: rules.AnyRule) -> dict[str, str]:
 def _work_dir(cfg: CurateConfig) -> Path:
     assert cfg.out is not None
     return cfg.out / ".work"
-
-
-def _load_candidates(con: Any, cfg: CurateConfig, stats: dict[str, Any]) -> None:
-    """Create view `candidates` with exactly CANDIDATE_COLUMNS."""
-    if cfg.source == "objaverse-xl":
-        sql = objaverse_xl.relation_sql(con, cfg.xl_dir, cfg.xl_sources or objaverse_xl.XL_SOURCES)  # type: ignore[arg-type]
-        have = {"uid", "source", "file_identifier", "file_type", "sha256", "license_raw", "metadata"}
-        cols = ", ".join(c if c in have else f"CAST(NULL AS {t}) AS {c}" for c, t in CANDIDATE_COLUMNS.items())
-        # A parallel scan returns rows in any order: --limit takes the first rows by file position.
-        limit = f" ORDER BY source, source_row LIMIT {int(cfg.limit)}" if cfg.limit is not None else ""
-        con.execute(f"CREATE TEMP VIEW candidates AS SELECT {cols} FROM ({sql}){limit}")
-        return
-    import pyarrow as pa
-
-    if cfg.source == "local":
-        found = list(local.rows(cfg.input, cfg.licenses, cfg.limit, stats))  # type: ignore[arg-type]
-    else:
-        found = list(objaverse.rows(cfg.objaverse_dir or objaverse_adapter.default_cache_dir(), cfg.limit))
-    if not found:
-        where = cfg.input if cfg.source == "local" else cfg.objaverse_dir
-        raise TkError(f"no 3D files found in {where}; supported types: {', '.join(formats.EXTENSIONS)}")
-    table = pa.Table.from_pylist([{c: r.get(c) for c in CANDIDATE_COLUMNS} for r in found])
-    con.register("candidates_arrow", table)
-    cols = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in CANDIDATE_COLUMNS.items())
-    con.execute(f"CREATE TEMP TABLE candidates AS SELECT {cols} FROM candidates_arrow")
-    con.unregister("candidates_arrow")
 
 
 def _license_sql(con: Any) -> str:
@@ -255,7 +220,8 @@ def _objects_columns(con: Any) -> list[str]:
     return [r[0] for r in con.execute("DESCRIBE SELECT * FROM objects").fetchall()]
 
 
-def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRule]) -> dict[str, int]:
+def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRule],
+           source_settings: dict[str, str]) -> dict[str, int]:
     """Fetch and probe the rows that pass the metadata rules and are not in the store yet."""
     meta_rules = [r for r in all_rules if isinstance(r, rules.Rule) and r.name in rules.META_RULES]
     con.execute("CREATE TEMP VIEW pre AS SELECT *, CAST(NULL AS VARCHAR) AS probe_error, CAST(NULL AS VARCHAR) AS probed_with FROM base")
@@ -267,11 +233,8 @@ def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRul
     common = {
         "max_bytes": cfg.max_bytes, "timeout": cfg.timeout, "retries": cfg.retries,
         "download_dir": str(cfg.download_dir or _work_dir(cfg).parent / "objects"),
-        "objaverse_dir": str(cfg.objaverse_dir or ""), "objaverse_url": cfg.objaverse_url,
-        "input_root": str(cfg.input.resolve()) if cfg.source == "local" and cfg.input else "",
+        "objaverse_dir": "", "objaverse_url": cfg.objaverse_url, "input_root": "", **source_settings,
     }
-    if cfg.source == "objaverse" and not cfg.objaverse_dir:
-        common["objaverse_dir"] = str(objaverse_adapter.default_cache_dir())
     keys = ("uid", "source", "file_identifier", "file_type", "sha256", "local_path")
     items = [dict(zip(keys, row)) | common for row in wanted if row[0] not in done]
     counts = {"candidates": len(wanted), "reused": len(wanted) - len(items), "probed": 0, "failed": 0, "retried": 0,
@@ -295,7 +258,6 @@ def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRul
 
 
 _CASE_MAX_SPELLINGS = 1000
-_XL_FILLED = {"uid", "source", "file_identifier", "file_type", "sha256", "license_raw", "metadata"}
 
 
 def _q(path: Path) -> str:

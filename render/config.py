@@ -34,7 +34,7 @@ class EngineSettings:
     normals: bool = True
 
 
-@dataclass
+@dataclass(frozen=True)
 class RenderConfig:
     """One `tk render` job. Sources: `manifest` (a `tk curate` folder) or `input_dir` (files).
 
@@ -84,11 +84,9 @@ class RenderConfig:
     limit: int | None = setting(None, "render at most this many objects", run_only=True)
 
     def __post_init__(self) -> None:
+        """Check the values together (nothing on disk: `check_folders` and `hdri_paths` read it, in `run`)."""
         if (self.manifest is None) == (self.input_dir is None):
             raise TkError("give either a MANIFEST_DIR (from `tk curate`) or --input DIR, not both or neither")
-        src = self.manifest or self.input_dir
-        if not Path(str(src)).is_dir():
-            raise TkError(f"{src}: not a folder; give a `tk curate` output folder or a folder of 3D files")
         checks = [
             (self.views >= 1, f"--views {self.views}: must be at least 1"),
             (8 <= self.resolution <= 8192, f"--resolution {self.resolution}: expected 8..8192 pixels"),
@@ -109,13 +107,15 @@ class RenderConfig:
         for ok, msg in checks:
             if not ok:
                 raise TkError(msg)
-        if self.hdri_dir is not None and not Path(self.hdri_dir).is_dir():
-            raise TkError(f"--hdri-dir {self.hdri_dir}: not a folder")
-        # The environment maps are listed once, here: every job of this config draws from the same list.
-        self._hdri_paths = _scan_hdris(self.hdri_dir)
-        # build both sub-configs now so their own validation runs before any work starts
+        # the sub-configs' own checks run before any work starts
         self.camera_config()
-        self.lighting_config()
+        lights.check_preset(self.lighting, self.lighting_per)
+
+    def check_folders(self) -> None:
+        """The input folder exists (a disk check: `run` makes it before any work)."""
+        src = self.manifest or self.input_dir
+        if not Path(str(src)).is_dir():
+            raise TkError(f"{src}: not a folder; give a `tk curate` output folder or a folder of 3D files")
 
     def camera_config(self) -> Any:
         """The camera ranges as a tk.render.cameras.CameraConfig."""
@@ -123,12 +123,17 @@ class RenderConfig:
                             elevation_deg=tuple(self.elevation_deg), orbit=self.orbit)
 
     def hdri_paths(self) -> dict[str, str]:
-        """Environment maps by the name the `light` column records: relative to --hdri-dir, or bundled/NAME."""
-        return dict(self._hdri_paths)
+        """Environment maps by the name the `light` column records: relative to --hdri-dir, or bundled/NAME.
 
-    def lighting_config(self) -> Any:
-        """The lighting preset as a tk.render.lighting.LightingConfig."""
-        return lights.LightingConfig(preset=self.lighting, per=self.lighting_per, hdris=tuple(sorted(self.hdri_paths())))
+        Reads the folder: `run` lists it once and hands the list to every job (`make_job`) and to `settings`."""
+        if self.hdri_dir is None:
+            return {f"bundled/{p.name}": str(p) for p in lights.find_hdris(None)}
+        root = Path(self.hdri_dir)
+        return {p.relative_to(root).as_posix(): str(p.resolve()) for p in lights.find_hdris(root)}
+
+    def lighting_config(self, hdri_paths: dict[str, str]) -> Any:
+        """The lighting preset as a tk.render.lighting.LightingConfig over the listed environment maps."""
+        return lights.LightingConfig(preset=self.lighting, per=self.lighting_per, hdris=tuple(sorted(hdri_paths)))
 
     def engine_settings(self) -> Any:
         """What the worker needs to set up the renderer."""
@@ -141,24 +146,18 @@ class RenderConfig:
             return self.threads
         return max(1, (os.cpu_count() or 1) // (self.workers if isinstance(self.workers, int) else 1))
 
-    def settings(self) -> dict[str, Any]:
-        """The settings that decide the output (render.json); a resumed job must match them."""
+    def settings(self, hdri_paths: dict[str, str]) -> dict[str, Any]:
+        """The settings that decide the output (render.json), with the listed environment maps; a resumed job must
+        match them."""
         d = asdict(self)
         for f in fields(self):
             if f.metadata.get("run_only"):
                 d.pop(f.name)
         d["fovy_deg"], d["distance"], d["elevation_deg"] = (list(d[k]) for k in ("fovy_deg", "distance", "elevation_deg"))
-        d["hdris"] = sorted(self.hdri_paths())
+        d["hdris"] = sorted(hdri_paths)
         return d
 
     @classmethod
     def field_names(cls) -> list[str]:
         """Names of all settings (the CLI freeze test uses it)."""
         return [f.name for f in fields(cls)]
-
-
-def _scan_hdris(hdri_dir: str | None) -> dict[str, str]:
-    if hdri_dir is None:
-        return {f"bundled/{p.name}": str(p) for p in lights.find_hdris(None)}
-    root = Path(hdri_dir)
-    return {p.relative_to(root).as_posix(): str(p.resolve()) for p in lights.find_hdris(root)}

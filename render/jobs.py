@@ -15,7 +15,7 @@ from tk.render.surface import POINTS, surface_seed
 
 def make_job(obj: ObjectRef, cfg: RenderConfig, hdri_paths: dict[str, str]) -> dict[str, Any]:
     """Everything the worker needs to render `obj`: cameras and lights already sampled here."""
-    cam_cfg, light_cfg = cfg.camera_config(), cfg.lighting_config()
+    cam_cfg, light_cfg = cfg.camera_config(), cfg.lighting_config(hdri_paths)
     views = []
     for i in range(cfg.views):
         view = sample_view(cfg.seed, obj.uid, i, cam_cfg, cfg.resolution, cfg.resolution, n_views=cfg.views)

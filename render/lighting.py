@@ -53,6 +53,14 @@ def find_hdris(hdri_dir: str | Path | None) -> list[Path]:
     return found
 
 
+def check_preset(preset: str, per: str) -> None:
+    """One line for a lighting preset or mixing tk does not have."""
+    if preset not in PRESETS:
+        raise TkError(f"--lighting {preset!r}: choose one of {', '.join(PRESETS)}")
+    if per not in ("view", "object"):
+        raise TkError(f"lighting per {per!r}: choose 'view' or 'object'")
+
+
 @dataclass(frozen=True)
 class LightingConfig:
     """Which preset, how it is mixed (per view or per object) and the environment maps it may use."""
@@ -62,10 +70,7 @@ class LightingConfig:
     hdris: tuple[str, ...] = field(default_factory=tuple)  # file names; the worker gets their paths
 
     def __post_init__(self) -> None:
-        if self.preset not in PRESETS:
-            raise TkError(f"--lighting {self.preset!r}: choose one of {', '.join(PRESETS)}")
-        if self.per not in ("view", "object"):
-            raise TkError(f"lighting per {self.per!r}: choose 'view' or 'object'")
+        check_preset(self.preset, self.per)
         if self.preset == "hdri" and not self.hdris:
             raise TkError("--lighting hdri needs environment maps: pass --hdri-dir DIR or use --lighting studio")
 

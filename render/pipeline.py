@@ -66,17 +66,21 @@ def versions() -> dict[str, str]:
 
 
 def run(cfg: RenderConfig, executor: Executor | None = None) -> dict[str, Any]:
-    """Render every object of `cfg` not yet done in `cfg.out`; return a summary dict. One job per `cfg.out` at a time."""
+    """Render every object of `cfg` not yet done in `cfg.out`; return a summary dict. One job per `cfg.out` at a time.
+
+    What the config cannot check without the disk is checked here, before `cfg.out` is touched: the input folder,
+    and the environment maps, listed once: every job of the run draws from the same list."""
+    cfg.check_folders()
+    hdri_paths = cfg.hdri_paths()
+    cfg.lighting_config(hdri_paths)  # --lighting hdri with no maps fails before any work
     with out_lock(cfg.out):
-        return _render(cfg, executor)
+        return _render(cfg, executor, hdri_paths)
 
 
-
-
-def _render(cfg: RenderConfig, executor: Executor | None) -> dict[str, Any]:
+def _render(cfg: RenderConfig, executor: Executor | None, hdri_paths: dict[str, str]) -> dict[str, Any]:
     t0 = time.perf_counter()
     objects = list_objects(cfg)
-    settings = cfg.settings()
+    settings = cfg.settings(hdri_paths)
     write_render_json(cfg.out, settings, versions())
     store = ShardStore(cfg.out, cfg.objects_per_shard, settings)
     done = store.done()
@@ -88,7 +92,6 @@ def _render(cfg: RenderConfig, executor: Executor | None) -> dict[str, Any]:
     # Largest files first (a proxy for import and render cost): with several workers the long objects start
     # early instead of ending the job with one worker busy and the others idle.
     todo = sorted((o for o in todo if o.uid not in refused), key=lambda o: (-os.path.getsize(o.path), o.uid))
-    hdri_paths = cfg.hdri_paths()
     if executor is None and not todo:
         executor = LocalExecutor()  # nothing to render: do not start Ray or Blender
     if executor is None:

@@ -13,7 +13,7 @@ job stops with one line (the finished objects are kept; the same command resumes
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import os
 import time
 from collections import deque
@@ -102,8 +102,7 @@ class RayPool:
         # The jobs carry the engine's thread count (cfg.worker_threads()): it must be what each actor reserved. The
         # resolved numbers go into the pool's own copy, which render() builds the jobs from; the caller's config is
         # never written to (a config is not changed by the code it is given to).
-        self.cfg = copy.copy(cfg)
-        self.cfg.workers, self.cfg.threads = self.placement.workers, self.placement.threads
+        self.cfg = dataclasses.replace(cfg, workers=self.placement.workers, threads=self.placement.threads)
         self.log_dir = Path(cfg.out) / "logs"
         _clear_logs(self.log_dir)  # left by actors a killed job could not close
         self.log_dir.mkdir(parents=True, exist_ok=True)

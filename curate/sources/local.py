@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tk import confine, formats
 from tk.curate.licenses import from_text
+from tk.curate.sources.base import RowSource
 from tk.errors import TkError
 from tk.hashing import sha256_file
 
@@ -151,3 +152,13 @@ def _refused_row(file: Path, root: Path, why: str) -> dict:
         "local_path": None,
         "metadata": json.dumps({"refused": why}),
     }
+
+
+SOURCE = RowSource(
+    name="local",
+    rows=lambda cfg, stats: rows(cfg.input, cfg.licenses, cfg.limit, stats),
+    where=lambda cfg: cfg.input,
+    needs=("input", "--source local needs --input DIR (a folder of 3D files)"),
+    # probe tasks read files only inside the input folder (tk.confine)
+    settings=lambda cfg: {"input_root": str(cfg.input.resolve())},
+)

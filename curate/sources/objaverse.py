@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tk.curate import objaverse_adapter
+from tk.curate.sources.base import RowSource
 
 
 def _int(value: object) -> int | None:
@@ -42,3 +44,15 @@ def rows(cache_dir: Path, limit: int | None = None) -> Iterator[dict]:
             "texture_count": _int(glb.get("textureCount")),
             "is_age_restricted": bool(a["isAgeRestricted"]) if "isAgeRestricted" in a else None,
         }
+
+
+def _cache(cfg: Any) -> Path:
+    return cfg.objaverse_dir or objaverse_adapter.default_cache_dir()
+
+
+SOURCE = RowSource(
+    name="objaverse",
+    rows=lambda cfg, stats: rows(_cache(cfg), cfg.limit),
+    where=lambda cfg: cfg.objaverse_dir,
+    settings=lambda cfg: {"objaverse_dir": str(_cache(cfg))},  # where the probe tasks download the GLBs
+)

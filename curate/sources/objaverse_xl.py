@@ -11,7 +11,9 @@ not 64 characters long becomes NULL.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from tk.curate.sources.base import CANDIDATE_COLUMNS
 from tk.errors import TkError
 
 XL_SOURCES = ("github", "sketchfab", "thingiverse", "smithsonian")
@@ -88,3 +90,32 @@ def relation_sql(con: object, xl_dir: Path, sources: tuple[str, ...]) -> str:
 
 def _q(path: Path) -> str:
     return str(path).replace("'", "''")
+
+
+# the columns the annotations give; the counts and sizes come only from probing
+FILLS = frozenset({"uid", "source", "file_identifier", "file_type", "sha256", "license_raw", "metadata"})
+
+
+class XLSource:
+    """Objaverse-XL: read by DuckDB where the annotation files lie; its row order is free."""
+
+    name = "objaverse-xl"
+    fills: frozenset[str] | None = FILLS
+    large = True
+
+    def check(self, cfg: Any) -> None:
+        if cfg.xl_dir is None:
+            raise TkError("--source objaverse-xl needs --xl-dir DIR (the folder holding <source>/<source>.parquet)")
+
+    def load(self, con: Any, cfg: Any, stats: dict[str, Any]) -> None:
+        sql = relation_sql(con, cfg.xl_dir, cfg.xl_sources or XL_SOURCES)
+        cols = ", ".join(c if c in FILLS else f"CAST(NULL AS {t}) AS {c}" for c, t in CANDIDATE_COLUMNS.items())
+        # A parallel scan returns rows in any order: --limit takes the first rows by file position.
+        limit = f" ORDER BY source, source_row LIMIT {int(cfg.limit)}" if cfg.limit is not None else ""
+        con.execute(f"CREATE TEMP VIEW candidates AS SELECT {cols} FROM ({sql}){limit}")
+
+    def probe_settings(self, cfg: Any) -> dict[str, str]:
+        return {}
+
+
+SOURCE = XLSource()

@@ -42,13 +42,11 @@ def render_config(spec: ReleaseSpec, manifest_dir: Path, out: Path, workers: int
 
 
 def check_spec_options(spec: ReleaseSpec) -> None:
-    """Build both stage configs on an empty scratch folder: fails on a bad option before any work starts."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="tk-release-check-") as tmp:
-        render_config(spec, Path(tmp), Path(tmp) / "render")
-        for source in spec.sources:
-            curate_config(spec, source, Path(tmp) / "curate")
+    """Build both stage configs (configs read nothing on disk, so any folder names do): fails on a bad option
+    before any work starts."""
+    render_config(spec, Path("manifest"), Path("render"))
+    for source in spec.sources:
+        curate_config(spec, source, Path("curate"))
 
 
 def run_curate(spec: ReleaseSpec, source: SourceSpec, out: Path, workers: int | None = None) -> dict[str, Any]:

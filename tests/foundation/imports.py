@@ -50,8 +50,17 @@ def _module_level(body: list[ast.stmt]) -> set[int]:
     return ids
 
 
+def _type_only(tree: ast.Module) -> set[int]:
+    """Imports under `if TYPE_CHECKING:`: read by type checkers, never run."""
+    ids: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            ids |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    return ids
+
+
 def edges(mods: dict[str, Path] | None = None) -> list[Edge]:
-    """Every import from one of `mods` to another."""
+    """Every import from one of `mods` to another (those under `if TYPE_CHECKING:` aside)."""
     mods = modules() if mods is None else mods
 
     def resolve(name: str) -> str | None:
@@ -63,8 +72,11 @@ def edges(mods: dict[str, Path] | None = None) -> list[Edge]:
     for name, path in mods.items():
         tree = ast.parse(path.read_text())
         top = _module_level(tree.body)
+        type_only = _type_only(tree)
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         for node in ast.walk(tree):
+            if id(node) in type_only:
+                continue
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):

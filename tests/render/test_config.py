@@ -23,14 +23,15 @@ def test_make_job_does_not_scan_the_hdri_folder(tmp_path, monkeypatch):
     real = lighting.find_hdris
     monkeypatch.setattr(lighting, "find_hdris", lambda folder: scans.append(folder) or real(folder))
     cfg = RenderConfig(out=str(tmp_path / "o"), input_dir=str(SAMPLE), views=4, hdri_dir=str(hdris), lighting="hdri")
-    assert len(scans) == 1  # the folder is read once, when the config is built
-    paths = cfg.hdri_paths()
+    assert scans == []  # a config reads nothing on disk
+    paths = cfg.hdri_paths()  # what `run` does, once
+    assert len(scans) == 1
     objects = from_folder(str(SAMPLE), 0)[:5]
     jobs = [make_job(o, cfg, paths) for o in objects]
     assert len(scans) == 1, f"{len(scans) - 1} more scans of --hdri-dir for {len(objects)} jobs"
     assert {f for j in jobs for f in j["hdri_paths"]} <= {"a.hdr", "sub/b.exr"}
     assert all(v["light"]["env"]["file"] in ("a.hdr", "sub/b.exr") for j in jobs for v in j["views"])
-    assert cfg.settings()["hdris"] == ["a.hdr", "sub/b.exr"] and len(scans) == 1
+    assert cfg.settings(paths)["hdris"] == ["a.hdr", "sub/b.exr"] and len(scans) == 1
 
 
 def _render_options() -> list[str]:
@@ -108,7 +109,8 @@ def test_bad_values_are_one_line_errors(tmp_path, values, message):
 
 def test_render_json_settings_keep_their_keys_and_values(tmp_path):
     """render.json of existing folders must still match (resume): same keys, ranges as lists."""
-    s = RenderConfig(out=str(tmp_path), input_dir=str(SAMPLE), lighting="studio").settings()
+    cfg = RenderConfig(out=str(tmp_path), input_dir=str(SAMPLE), lighting="studio")
+    s = cfg.settings(cfg.hdri_paths())
     assert sorted(s) == sorted([
         "views", "resolution", "engine", "samples", "denoise", "device", "lighting", "lighting_per", "hdri_dir",
         "seed", "split_seed", "fovy_deg", "distance", "elevation_deg", "orbit", "depth", "normals", "hdris"])
@@ -123,3 +125,17 @@ def test_docs_options_table_names_every_option():
     names = [option_name(f) for f in cli_fields(RenderConfig) if f.name != "manifest"]
     missing = [o for o in names if f"`{o}" not in table and f"`--no-{o[2:]}" not in table]  # a flag or its --no-
     assert not missing, f"docs/render.md's options table lacks {missing}"
+
+
+def test_a_config_reads_no_disk_and_run_checks_it_before_touching_out(tmp_path):
+    from tk.errors import TkError
+    from tk.render.pipeline import run
+
+    missing = RenderConfig(out=str(tmp_path / "o"), input_dir=str(tmp_path / "nowhere"))  # builds: nothing read
+    with pytest.raises(TkError, match="nowhere: not a folder"):
+        run(missing)
+    no_maps = RenderConfig(out=str(tmp_path / "o"), input_dir=str(SAMPLE), hdri_dir=str(tmp_path / "no-maps"),
+                           lighting="hdri")
+    with pytest.raises(TkError, match="--hdri-dir .*no-maps: not a folder"):
+        run(no_maps)
+    assert not (tmp_path / "o").exists()
