@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     except TkError as e:
         if debug:
             raise
-        typer.secho(f"error: {faults.message(e, args) if isinstance(e, faults.StorageError) else e}",
+        stopped = isinstance(e, (faults.StorageError, faults.StoppedError))  # what was kept, how to continue
+        typer.secho(f"error: {faults.message(e, args) if stopped else e}",
                     fg=typer.colors.RED, err=True)
         return 2
     except KeyboardInterrupt:

@@ -9,7 +9,8 @@ DuckDB "No space left on device", Ray wrapping any of them. `classify` finds the
     checkpoint is step-0000100; free space on that disk, then run `tk train ...` again to continue
 
 Every output file is written to a temp name and renamed (tk.atomic), so a fault leaves no partial file that
-a later run would read as good; what is kept is what was complete before it.
+a later run would read as good; what is kept is what was complete before it. A `StoppedError` (remote storage that
+kept failing: tk.train.remote_read) is printed the same way, its own words first.
 """
 
 from __future__ import annotations
@@ -67,6 +68,13 @@ class StorageError(TkError, OSError):
 
     def __reduce__(self) -> tuple:  # crosses process boundaries (Ray workers) intact
         return (StorageError, (self.errno, self.path, self.reading))
+
+
+class StoppedError(TkError):
+    """A fault outside tk that stopped a command midway (remote storage that kept failing): the CLI prints it as it
+    prints a StorageError, with what was kept and the command that continues. `fix` is what to check first."""
+
+    fix = "check the storage"
 
 
 def _verb(code: int, reading: bool = False) -> str:
@@ -130,6 +138,8 @@ def as_storage_error(e: BaseException, target: Path, tmp: Path | None = None) ->
 
 def message(e: BaseException, argv: list[str]) -> str | None:
     """The one line tk prints for a storage fault of the command `tk ARGV` (None if `e` is not one)."""
+    if isinstance(e, StoppedError):
+        return _continued(str(e), e.fix, argv)
     found = classify(e)
     if found is None:
         return None
@@ -140,11 +150,16 @@ def message(e: BaseException, argv: list[str]) -> str | None:
         out = option(argv, "--out")
         where = path or (f"in {out}" if out else "a file")
         head = f"{CAUSES[code]} {_verb(code)} {where}"
+    return _continued(head, FIXES[code], argv)
+
+
+def _continued(head: str, fix: str, argv: list[str]) -> str:
+    """`HEAD; what was kept; FIX, then run `tk ...` again to continue`."""
     parts = [head]
     kept = kept_note(argv)
     if kept:
         parts.append(kept)
-    parts.append(f"{FIXES[code]}, then run `{command_line(continue_argv(argv))}` again to continue")
+    parts.append(f"{fix}, then run `{command_line(continue_argv(argv))}` again to continue")
     return "; ".join(parts)
 
 

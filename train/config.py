@@ -15,6 +15,7 @@ import yaml
 from tk import yamlfile
 from tk.errors import TkError
 from tk.sections import build_section, check_known, setting
+from tk.train import remote_read
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs" / "train"
 PRESETS = ("tiny", "cpu", "generalise", "small", "triposr", "finetune")
@@ -41,6 +42,9 @@ class DataConfig:
     exclude_views: list[int] = field(default_factory=list)  # view indices never trained on (novel views for eval)
     # train on this many objects of the split: the first by a hash of their uid, so 100 lie inside 300 (data curves)
     max_objects: int | None = None
+    # remote data (s3://, gs://, fsspec): tries of one shard read, and the most it may take, waits included
+    read_tries: int = remote_read.TRIES
+    read_budget_s: float = remote_read.BUDGET_S
 
     def __post_init__(self) -> None:
         _check(self.views >= 1, "data.views must be >= 1")
@@ -55,6 +59,12 @@ class DataConfig:
                "data.exclude_views must be a list of view indices (integers >= 0)")
         _check(self.max_objects is None or (isinstance(self.max_objects, int) and self.max_objects >= 1),
                "data.max_objects must be an integer >= 1 (or null for every object of the split)")
+        _check(self.read_tries >= 1, "data.read_tries must be >= 1")
+        _check(self.read_budget_s >= 0, "data.read_budget_s must be >= 0")
+
+    def reads(self) -> remote_read.ReadPolicy:
+        """How a read of remote shards is retried (train/remote_read.py)."""
+        return remote_read.ReadPolicy(self.read_tries, self.read_budget_s)
 
 
 @dataclass
@@ -224,6 +234,10 @@ class EvalRun:
     limit: int | None = setting(None, "Evaluate only the first N objects.")
     raw_weights: bool = setting(False, "Evaluate model.safetensors even when the checkpoint has EMA weights "
                                 "(used by default).", cli="--raw-weights")
+    read_tries: int = setting(remote_read.TRIES, "Tries of one read of remote --data (s3://, gs://, fsspec) before "
+                              "it fails.")
+    read_budget_s: float = setting(remote_read.BUDGET_S, "The most seconds one read of remote --data may take, its "
+                                   "tries and waits (1, 2, 4 ... s, at most 60 s) together.")
 
     def __post_init__(self) -> None:
         if self.split not in (*SPLITS, "all"):
@@ -239,6 +253,9 @@ class EvalRun:
             raise TkError(f"--mesh-resolution {self.mesh_resolution}: must be at least 16")
         if self.limit is not None and self.limit < 1:
             raise TkError(f"--limit {self.limit}: must be at least 1")
+        if self.read_tries < 1 or self.read_budget_s < 0:
+            raise TkError(f"--read-tries {self.read_tries} --read-budget-s {self.read_budget_s:g}: tries must be at "
+                          "least 1, the budget at least 0")
 
 
 def parse_views(spec: str) -> list[int]:

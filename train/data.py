@@ -259,6 +259,7 @@ class ShardDataset(IterableDataset):
         plan = stream_plan(counts, self.spec.seed, held, worker, n_global)
         reader = ChunkReader(self.index, capacity=held)
         skipped = 0  # objects with no uncut input view, reported with the next sample
+        retried = self.index.retried  # remote reads tried again (train/remote_read.py), reported with the next sample
         for item, (epoch, chunk, pos, last) in enumerate(itertools.islice(plan, skip, None), start=skip + 1):
             sample = build_sample(reader.load(chunk)[pos], reader, self.spec, epoch)
             if last:
@@ -267,6 +268,7 @@ class ShardDataset(IterableDataset):
                 skipped += 1
                 continue
             sample["inputs_skipped"], skipped = skipped, 0
+            sample["read_retries"], retried = self.index.retried - retried, self.index.retried
             sample["stream_item"] = item
             yield sample
 
@@ -284,7 +286,10 @@ class Batches:
     def __next__(self) -> dict[str, Any]:
         if self._it is None:
             self._it = iter(self.loader)
-        batch = next(self._it)
+        try:
+            batch = next(self._it)
+        except TkError as e:
+            raise from_worker(e) from None
         self.items[self.batches % self.n_streams] = int(batch["stream_item"][-1])
         self.batches += 1
         return batch
@@ -292,6 +297,19 @@ class Batches:
     def position(self) -> list[int]:
         """Plan items each stream of this rank has used in the batches taken so far (`make_loader(stream_items=)`)."""
         return list(self.items)
+
+
+def from_worker(e: TkError) -> TkError:
+    """`e` as raised where it happened: torch re-raises a loader worker's error as its class with a message of several
+    lines ("Caught ... in DataLoader worker process 0", the traceback, then the error's own line), which a TkError
+    shows as one line with the breaks escaped (tk.errors): keep the error's own line."""
+    text, name = str(e), f"{type(e).__module__}.{type(e).__qualname__}: "
+    if not text.startswith("Caught ") or " in DataLoader worker process " not in text or name not in text:
+        return e
+    line = text[text.rindex(name) + len(name):]
+    while line.endswith("\\n"):
+        line = line[:-2]
+    return type(e)(line)
 
 
 def check_feeds(index: ShardIndex, spec: SampleSpec) -> None:

@@ -33,6 +33,7 @@ from tk.train import geometry, metrics
 from tk.train.data import input_image
 from tk.train.meshes import mesh_points, stored_surfaces
 from tk.train.config import parse_views
+from tk.train.remote_read import BUDGET_S, TRIES, ReadPolicy
 from tk.train.shards import ObjectRef, RowReader, ShardIndex, ViewMeta
 
 MESH_RESOLUTION = 256
@@ -278,11 +279,12 @@ def object_categories(data: str, manifest: str | Path | None) -> dict[str, str]:
 def evaluate(checkpoint_dir: str | Path, data: str | Path, out: str | Path, split: str = "test",
              gt_meshes: str | Path | None = None, mesh_resolution: int = MESH_RESOLUTION, limit: int | None = None,
              raw_weights: bool = False, views: str = "auto", baseline: str = "white",
-             manifest: str | Path | None = None) -> dict:
+             manifest: str | Path | None = None, read_tries: int = TRIES, read_budget_s: float = BUDGET_S) -> dict:
     """Evaluate a checkpoint on `split` of `data`; writes report.json, report.md and grid.png into `out`.
 
     `views`: auto | all | a comma list (scored_views); `baseline` "retrieval" adds the retrieval baseline, whose
-    library is the `train` split of `data`; `manifest` gives categories when the renders carry none.
+    library is the `train` split of `data`; `manifest` gives categories when the renders carry none. Reads of remote
+    `data` are retried `read_tries` times within `read_budget_s` (train/remote_read.py); report.json counts them.
     """
     from tk.train.lpips_weights import load_lpips
 
@@ -298,13 +300,15 @@ def evaluate(checkpoint_dir: str | Path, data: str | Path, out: str | Path, spli
     model, weights = load_model(folder, raw_weights)
     model = model.to(device)
     model.renderer.set_chunk_size(EVAL_CHUNK)
-    index = ShardIndex(str(data), split)
+    reads = ReadPolicy(read_tries, read_budget_s, "--read-tries, --read-budget-s")
+    index = ShardIndex(str(data), split, reads=reads)
     reader = RowReader(index)
     categories = object_categories(str(data), manifest)
-    retrieval = None
+    retrieval, library = None, None
     if baseline == "retrieval":
         # the objects the run trained on: the train split, cut to its data.max_objects by the index's own rule
-        library = ShardIndex(str(data), "train", max_objects=run_cfg.data.max_objects if run_cfg is not None else None)
+        library = ShardIndex(str(data), "train", max_objects=run_cfg.data.max_objects if run_cfg is not None else None,
+                             reads=reads)
         retrieval = Retrieval(library, model.cfg.cond_image_size, held_out)
     lpips_model = load_lpips("vgg").to(device)
     refs = index.objects[:limit] if limit else index.objects
@@ -332,6 +336,7 @@ def evaluate(checkpoint_dir: str | Path, data: str | Path, out: str | Path, spli
                  "baseline": baseline, "skipped": skipped}
     report = _report(folder, str(data), split, results, weights, mesh_resolution,
                      "--gt-meshes" if gt_meshes is not None else "render", selection)
+    report["read_retries"] = sum(i.retried for i in (index, library) if i is not None)  # remote reads tried again
     out = Path(out)
     atomic.write_text(out / "report.json", json.dumps(report, indent=2, allow_nan=True) + "\n")
     atomic.write_text(out / "report.md", _markdown(report))
@@ -460,4 +465,5 @@ def run(job: EvalRun) -> dict[str, Any]:
     """Evaluate `job` (tk eval's entry point); the report's `summary` holds the means over objects."""
     return evaluate(job.checkpoint, job.data, job.out, split=job.split, gt_meshes=job.gt_meshes,
                     mesh_resolution=job.mesh_resolution, limit=job.limit, raw_weights=job.raw_weights,
-                    views=job.views, baseline=job.baseline, manifest=job.manifest)
+                    views=job.views, baseline=job.baseline, manifest=job.manifest, read_tries=job.read_tries,
+                    read_budget_s=job.read_budget_s)

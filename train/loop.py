@@ -186,7 +186,7 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
     stop = max_steps or cfg.train.max_steps
     # one record per chunk (memory independent of the number of objects); data.max_objects: the first by uid hash
     index = ShardIndex(data, cfg.data.split, cfg.data.input_fovy_tolerance_deg, cfg.data.exclude_views,
-                       keep_objects=False, max_objects=cfg.data.max_objects)
+                       keep_objects=False, max_objects=cfg.data.max_objects, reads=cfg.data.reads())
     model = build_model(cfg, init if last is None else None, init_dino if last is None else None, cfg.train.seed)
     model.to(dist.device)
     ema = EMA(model, cfg.optim.ema_decay) if cfg.optim.ema_decay > 0 else None
@@ -208,12 +208,16 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
     loss_fn = TrainingLoss(cfg.loss).to(dist.device)
     log = RunLog(out) if dist.is_main else None
     saved, nan_streak = last, 0
+    # remote reads tried again since the last metrics line (summed over ranks): this process's so far (index,
+    # framing), then the loader's
+    retries = float(index.retried)
     try:
         with progress() as bar:
             task = bar.add_task("train", total=stop, completed=step)
             while step < stop:
                 t0 = time.perf_counter()
                 finite, parts, last_batch = _accumulate(net, loader, loss_fn, cfg, dist)
+                retries += parts.pop("read_retries")
                 batches += cfg.optim.accum_steps
                 what = "loss"
                 if finite:
@@ -241,6 +245,8 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
                 bar.update(task, completed=step)
                 if step % cfg.train.log_every == 0 or step == stop:
                     values = {k: distributed.all_mean(v, dist.device) for k, v in parts.items()}  # every rank joins
+                    values["read_retries"] = round(distributed.all_mean(retries, dist.device) * dist.world_size)
+                    retries = 0.0
                     if log is not None:
                         values.update(lr=sched.get_last_lr()[0], grad_norm=float(grad_norm),
                                       samples_per_s=cfg.data.batch_size * cfg.optim.accum_steps * dist.world_size
@@ -284,6 +290,7 @@ def _accumulate(net: torch.nn.Module, loader: Any, loss_fn: TrainingLoss, cfg: T
         # inputs cut by the border: redrawn (another view of the object) or, with no uncut view, the object skipped
         parts["input_redraws"] = float(batch["input_redraws"].sum()) * n
         parts["inputs_skipped"] = float(batch["inputs_skipped"].sum()) * n
+        parts["read_retries"] = float(batch["read_retries"].sum()) * n  # summed over micro-batches below
         for k, v in {**parts, "loss": float(loss.detach())}.items():
             parts_sum[k] = parts_sum.get(k, 0.0) + v / n
     # Every rank must agree to skip, or their optimiser steps would diverge.

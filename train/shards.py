@@ -6,23 +6,28 @@ later, inside the loader workers, a whole chunk (a shard's row group, or the few
 time, each file opened for one read and closed. For training the index keeps one record per chunk, not per object
 or view (`keep_objects=False`): its memory does not grow with the objects, and a worker rebuilds a chunk's objects
 from the chunk's own small columns when it reads the chunk's images (`ChunkReader`).
+
+On remote storage (any URL but file://) every listing and read is retried as `ReadPolicy` allows
+(train/remote_read.py: transient errors are routine there); `ShardIndex.retried` counts the retries of this process.
+Local folders are read once: waiting does not mend their errors.
 """
 
 from __future__ import annotations
 
-import contextlib
 import posixpath
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from tk.contracts import SHARD, renders, validate_schema
 from tk.errors import ContractError, TkError
 from tk.geometry import INPUT_DISTANCE, INPUT_FOVY_DEG, View
-from tk.train import geometry
+from tk.train import geometry, remote_read
+from tk.train.remote_read import ReadPolicy
 
+T = TypeVar("T")
 _INDEX_COLUMNS = ["uid", "view", "split", "c2w", "fx", "fy", "cx", "cy", "width", "height"]
 
 
@@ -88,6 +93,11 @@ def open_filesystem(path: str) -> tuple[Any, str]:
         return pafs.PyFileSystem(pafs.FSSpecHandler(fs)), rest
 
 
+def is_remote(data: str) -> bool:
+    """True for a URL of remote storage (s3://, gs://, any fsspec protocol but file://)."""
+    return "://" in data and data.partition("://")[0].lower() not in ("file", "local")
+
+
 def list_shards(data: str) -> tuple[Any, list[str]]:
     """The filesystem and sorted shard paths of a renders folder (its shards/ folder, or the folder itself)."""
     import pyarrow.fs as pafs
@@ -113,9 +123,12 @@ class ShardIndex:
     """
 
     def __init__(self, data: str, split: str = "train", fovy_tolerance_deg: float = 0.5,
-                 exclude_views: Sequence[int] = (), keep_objects: bool = True, max_objects: int | None = None) -> None:
+                 exclude_views: Sequence[int] = (), keep_objects: bool = True, max_objects: int | None = None,
+                 reads: ReadPolicy = ReadPolicy()) -> None:
         self.data = str(data)
-        self.fs, self.paths = list_shards(self.data)
+        self.reads = reads if is_remote(self.data) else None  # how reads are retried (None: read once)
+        self.retried = 0  # reads of this process retried so far (each DataLoader worker counts its own)
+        self.fs, self.paths = self._retrying(self.data, lambda: list_shards(self.data))
         self.split = split
         self.fovy_tolerance_deg = fovy_tolerance_deg
         self.exclude_views = frozenset(exclude_views)
@@ -190,63 +203,73 @@ class ShardIndex:
             ref.chunk = chunk
         return refs
 
+    def url(self, path: str) -> str:
+        """`path` of the index's filesystem as the user would write it: a URL when the data is one."""
+        if "://" not in self.data or "://" in path:
+            return path
+        return f"{self.data.partition('://')[0]}://{path.lstrip('/')}"
+
+    def _retrying(self, url: str, fn: Callable[[], T]) -> T:
+        """`fn()`, retried as `self.reads` allows (remote storage) and counted in `self.retried`."""
+        if self.reads is None:
+            return fn()
+
+        def count() -> None:
+            self.retried += 1
+
+        return remote_read.read(self.reads, url, fn, count)
+
     # Not tk.contracts.renders.read_shard: that one reads a whole local shard, image bytes included, to
     # validate every row, while the trainer opens shards on any fsspec filesystem and reads a few columns
     # one chunk at a time inside loader workers; so it checks the schema here (validate_schema) and
     # leaves decoding to the contract's codecs.
-    @contextlib.contextmanager
-    def opened(self, path: str) -> Iterator[Any]:
-        """A ParquetFile of `path`, its file closed when the block ends (a long run opens thousands of shards)."""
+    def _read(self, path: str, columns: Sequence[str], read: Callable[[Any], T]) -> T:
+        """`read(ParquetFile of path)`: the file opened for this read and closed after it (a long run opens thousands
+        of shards), the whole of it tried again on remote storage; a file that stays unreadable is a ContractError."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        try:
-            source = self.fs.open_input_file(path)
-        except (pa.ArrowInvalid, OSError) as e:
-            raise ContractError(f"{path}: not a readable Parquet file ({e})") from None
-        try:
-            try:
+        opened = False
+
+        def once() -> T:
+            nonlocal opened
+            opened = False
+            with self.fs.open_input_file(path) as source:
                 pf = pq.ParquetFile(source)
-            except (pa.ArrowInvalid, OSError) as e:
-                raise ContractError(f"{path}: not a readable Parquet file ({e})") from None
-            yield pf
-        finally:
-            source.close()
+                opened = True
+                return read(pf)
+
+        try:
+            return self._retrying(self.url(path), once)
+        except (pa.ArrowInvalid, OSError) as e:
+            what = f"cannot read column(s) {', '.join(columns)}" if opened else "not a readable Parquet file"
+            raise ContractError(f"{self.url(path)}: {what} ({e})") from None
 
     def read_columns(self, shard: int, columns: list[str]) -> Any:
         """A pyarrow Table of `columns` of the whole shard number `shard` (its schema is checked when indexed)."""
-        import pyarrow as pa
-
-        path = self.paths[shard]
-        with self.opened(path) as pf:
-            try:
-                return pf.read(columns=columns)
-            except (pa.ArrowInvalid, OSError) as e:
-                raise ContractError(f"{path}: cannot read column(s) {', '.join(columns)} ({e})") from None
+        return self._read(self.paths[shard], columns, lambda pf: pf.read(columns=columns))
 
     def read_chunk(self, chunk: int, columns: list[str]) -> tuple[Any, list[int]]:
         """(`columns` of the rows of chunk number `chunk` in row order, rows per row group): one open, one read."""
-        import pyarrow as pa
-
         c = self.chunks[chunk]
-        path = self.paths[c.shard]
-        with self.opened(path) as pf:
-            try:
-                table = pf.read_row_groups(list(c.row_groups), columns=columns)
-            except (pa.ArrowInvalid, OSError) as e:
-                raise ContractError(f"{path}: cannot read column(s) {', '.join(columns)} ({e})") from None
+
+        def read(pf: Any) -> tuple[Any, list[int]]:
+            table = pf.read_row_groups(list(c.row_groups), columns=columns)
             if "rgba" in columns:
                 _count_reads(pf, c.row_groups, columns)
-            sizes = [pf.metadata.row_group(rg).num_rows for rg in c.row_groups]
-        return table, sizes
+            return table, [pf.metadata.row_group(rg).num_rows for rg in c.row_groups]
+
+        return self._read(self.paths[c.shard], columns, read)
 
     def _read_index(self, shard_id: int, path: str) -> list[tuple[tuple[int, ...], list[ObjectRef]]]:
         """(row groups, objects) of each chunk of one shard: runs of row groups that no object crosses."""
         import pyarrow as pa
 
-        with self.opened(path) as pf:
+        def read(pf: Any) -> list[Any]:
             validate_schema(pf.schema_arrow, SHARD, path)
-            tables = [pf.read_row_group(rg, columns=_INDEX_COLUMNS) for rg in range(pf.num_row_groups)]
+            return [pf.read_row_group(rg, columns=_INDEX_COLUMNS) for rg in range(pf.num_row_groups)]
+
+        tables = self._read(path, _INDEX_COLUMNS, read)
         out, start = [], 0
         for rg in range(1, len(tables) + 1):
             if rg < len(tables) and tables[rg].num_rows and tables[rg - 1].num_rows \

@@ -129,4 +129,5 @@ def test_cli_options_are_frozen() -> None:
     opts = {name: sorted(o for p in group.commands[name].params for o in p.opts) for name in ("train", "eval")}
     assert opts["train"] == sorted(["--config", "--data", "--out", "--max-steps", "--resume", "--init", "--init-dino"])
     assert opts["eval"] == sorted(["checkpoint", "--data", "--out", "--split", "--gt-meshes", "--mesh-resolution",
-                                   "--limit", "--raw-weights", "--views", "--baseline", "--manifest"])
+                                   "--limit", "--raw-weights", "--views", "--baseline", "--manifest", "--read-tries",
+                                   "--read-budget-s"])
