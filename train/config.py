@@ -6,7 +6,7 @@ A config file has five sections: `model` (a model preset name, or the official T
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,10 @@ import yaml
 
 from tk import yamlfile
 from tk.errors import TkError
+from tk.model.config import config_from_dict as model_config_from_dict
+from tk.model.config import load_model_config
 from tk.sections import build_section, check_known, setting
+from tk.splits import SPLITS
 from tk.train import remote_read
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs" / "train"
@@ -151,12 +154,9 @@ class TrainConfig:
 
     def model_config(self) -> Any:
         """The validated TripoSRConfig named or given inline by the `model` section."""
-        from tk.model import load_model_config
-        from tk.model.config import config_from_dict
-
         if isinstance(self.model, str):
             return load_model_config(self.model)
-        return config_from_dict(self.model)
+        return model_config_from_dict(self.model)
 
 
 _SECTIONS = {"data": DataConfig, "loss": LossConfig, "optim": OptimConfig, "train": TrainSection}
@@ -192,23 +192,30 @@ def load_config(name_or_path: str | Path | TrainConfig) -> TrainConfig:
 class TrainRun:
     """One `tk train` run: the config (preset name, YAML file or TrainConfig) and what it reads and writes.
 
-    `tk.train.loop.run(job)` runs it; the `tk train` options map one to one onto these fields.
+    `tk.train.loop.run(job)` runs it; `tk train`'s options are generated from these fields (tk.sections).
     """
 
-    data: str  # renders folder, local or a URL
-    out: Path  # run folder
-    config: str | Path | TrainConfig | None = None  # None: the saved config of a resumed run
-    max_steps: int | None = None  # stop at this step; the lr schedule keeps train.max_steps
-    resume: bool = False
-    init: Path | None = None  # fine-tune the weights of this checkpoint folder
-    init_dino: Path | None = None  # a local facebook/dino-vitb16 folder for the image encoder
+    data: str = setting(MISSING, "Renders folder (RENDERS_DIR/shards/*.parquet), local or a URL (s3://, gs://, "
+                        "fsspec).", cli="--data")
+    out: Path = setting(MISSING, "Run folder: metrics.jsonl, checkpoints/, tb/.", cli="--out")
+    # None: the saved config of a resumed run
+    config: str | Path | TrainConfig | None = setting(
+        None, "tiny | cpu | generalise | small | triposr | finetune | a YAML file (optional with --resume).",
+        cli="--config")
+    max_steps: int | None = setting(None, "Stop at this step (the lr schedule keeps the config's train.max_steps).",
+                                    cli="--max-steps")
+    resume: bool = setting(False, "Continue from RUN/checkpoints/latest (starts fresh when there is none).",
+                           cli="--resume")
+    init: Path | None = setting(None, "Fine-tune the weights of a checkpoint folder (config.yaml + model.safetensors "
+                                "/ model.ckpt); optimiser defaults of configs/train/finetune.yaml.", cli="--init")
+    init_dino: Path | None = setting(None, "Initialise the image encoder from a local facebook/dino-vitb16 folder.",
+                                     cli="--init-dino")
 
     def __post_init__(self) -> None:
         if self.config is None and not self.resume:
             raise TkError("give --config tiny|cpu|small|triposr|finetune|FILE (or --resume an existing run)")
-
-
-SPLITS = ("train", "val", "test")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise TkError(f"--max-steps {self.max_steps}: must be at least 1")
 
 
 @dataclass

@@ -11,13 +11,15 @@ speed calls `tune()` at its start, knowing that it changes its whole process.
 
 from __future__ import annotations
 
+from tk.train import host_memory
+
 
 def tune() -> dict[str, bool]:
     """Keep freed host memory and flush denormals, process-wide, when training runs on the CPU (no CUDA device);
     which of the two took effect. Call before any torch operation."""
     import torch
 
-    from tk.train import denormals, host_memory
+    from tk.train import denormals  # imports torch
 
     if torch.cuda.is_available():  # the step runs on the GPU: the host's allocator and float flags do not matter
         return {"keep_freed_memory": False, "flush_denormals": False}

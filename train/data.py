@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from tk import framing
 from tk.contracts.renders import composite, decode_rgba  # the contract's codecs; patchable here for tests
 from tk.errors import ContractError, TkError
 from tk.geometry import pixel_rays, rng_for
@@ -118,8 +119,6 @@ def choose_input(ref: ObjectRef, reader: RowReader | ChunkReader, rng: np.random
                  ) -> tuple[int | None, np.ndarray | None, int]:
     """(position, decoded RGBA, redraws) of the input view: a random usable view whose object is not cut by the
     image border (tk.framing); a cut one is redrawn. (None, None, n) when every candidate is cut: skip the object."""
-    from tk import framing
-
     candidates = [int(i) for i in rng.permutation(ref.input_views)]
     for redraws, pos in enumerate(candidates):
         view = ref.views[pos]
@@ -131,8 +130,6 @@ def choose_input(ref: ObjectRef, reader: RowReader | ChunkReader, rng: np.random
 
 def first_uncut_input(ref: ObjectRef, reader: RowReader, exclude: Sequence[int] = ()) -> tuple[int, np.ndarray] | None:
     """(position, RGBA) of the first input candidate whose object the border does not cut (evaluation's input)."""
-    from tk import framing
-
     for pos in ref.input_views:
         if ref.views[pos].view in exclude:
             continue
@@ -149,8 +146,6 @@ def input_framing(index: ShardIndex, limit: int = 256, seed: int = 0, chunks: in
     """How the training inputs are framed (tk.framing): fill quantiles over up to `limit` seeded input candidates of
     up to `chunks` seeded chunks, and how many of them the border cuts. `tk infer` crops a user's image to the median
     (framing.json). Reads at most `chunks` chunks, so rank 0 measures it in about the time of one loader step."""
-    from tk import framing
-
     picked_chunks = sorted(int(c) for c in rng_for(seed, "framing", "chunks").permutation(len(index.chunks))[:chunks])
     reader = ChunkReader(index, capacity=len(picked_chunks))
     pairs = [(o, p) for c in picked_chunks for o in reader.load(c) for p in o.input_views]

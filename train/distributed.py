@@ -14,6 +14,7 @@ import torch
 import torch.distributed as dist
 
 from tk.errors import TkError
+from tk.progress import console
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,6 @@ def init() -> Dist:
     else:
         device = torch.device("cpu")
     if world > 1 and rank == 0 and shared_store_restart_risk(os.environ):
-        from tk.progress import console
-
         console.print(SHARED_STORE_WARNING, markup=False, highlight=False, soft_wrap=True)
     created = world > 1 and not dist.is_initialized()
     if created:

@@ -25,14 +25,18 @@ import numpy as np
 import torch
 
 from tk import atomic
+from tk.contracts import MANIFEST, read_table
 from tk.contracts.renders import composite, decode_rgba
 from tk.errors import TkError
-from tk.progress import progress
 from tk.geometry import pixel_rays
+from tk.model import TripoSR
+from tk.progress import progress
 from tk.train import geometry, metrics
-from tk.train.data import input_image
-from tk.train.meshes import mesh_points, stored_surfaces
+from tk.train.config import config_from_dict
 from tk.train.config import parse_views
+from tk.train.data import input_image
+from tk.train.lpips_weights import load_lpips
+from tk.train.meshes import mesh_points, stored_surfaces
 from tk.train.remote_read import BUDGET_S, TRIES, ReadPolicy
 from tk.train.shards import ObjectRef, RowReader, ShardIndex, ViewMeta
 
@@ -59,7 +63,6 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 def load_model(folder: Path, raw_weights: bool = False) -> tuple[Any, str]:
     """(model in eval mode, "ema" or "raw"): the checkpoint's EMA weights when it has them, unless raw_weights."""
-    from tk.model import TripoSR
     from tk.train.checkpoint import load_ema
 
     model = TripoSR.from_pretrained(folder)
@@ -144,8 +147,6 @@ def evaluate_code(renderer: Any, decoder: Any, code: torch.Tensor, ref: ObjectRe
 def training_config(folder: Path) -> Any:
     """The TrainConfig of the run a checkpoint folder belongs to (RUN/config.yaml), or None when it is not in a run."""
     import yaml
-
-    from tk.train.config import config_from_dict
 
     run_config = folder.parent.parent / "config.yaml" if folder.parent.name == "checkpoints" else None
     if run_config is None or not run_config.is_file():
@@ -261,8 +262,6 @@ def object_categories(data: str, manifest: str | Path | None) -> dict[str, str]:
     """Category by uid: the renders' objects.parquet `category` column, else a `tk curate` folder's manifest."""
     import pyarrow.parquet as pq
 
-    from tk.contracts import MANIFEST, read_table
-
     if manifest is not None:
         path = Path(manifest) / "manifest.parquet" if Path(manifest).is_dir() else Path(manifest)
         if not path.is_file():
@@ -286,8 +285,6 @@ def evaluate(checkpoint_dir: str | Path, data: str | Path, out: str | Path, spli
     library is the `train` split of `data`; `manifest` gives categories when the renders carry none. Reads of remote
     `data` are retried `read_tries` times within `read_budget_s` (train/remote_read.py); report.json counts them.
     """
-    from tk.train.lpips_weights import load_lpips
-
     folder = resolve_checkpoint(checkpoint_dir)
     if gt_meshes is not None and not Path(gt_meshes).is_dir():
         raise TkError(f"--gt-meshes {gt_meshes}: no such folder (it holds <uid>.glb/.obj/.ply/.stl meshes)")

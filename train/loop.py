@@ -19,10 +19,13 @@ import yaml
 
 from tk import atomic
 from tk.errors import TkError
+from tk.framing import FRAMING_FILE
+from tk.model import TripoSR
 from tk.progress import progress
 from tk.train import checkpoint, distributed
 from tk.train.config import TrainConfig, TrainRun, config_from_dict, load_config
 from tk.train.data import SampleSpec, make_loader
+from tk.train.finetune import config_for_init
 from tk.train.losses import TrainingLoss
 from tk.train.optim import EMA, make_optimizer, make_scheduler
 from tk.train.run_log import RunLog, truncate_metrics
@@ -46,8 +49,6 @@ class PatchRenderer(torch.nn.Module):
 
 def build_model(config: TrainConfig, init: str | Path | None, init_dino: str | Path | None, seed: int) -> Any:
     """TripoSR from the config (seeded init), or from a checkpoint folder with --init; DINO weights optional."""
-    from tk.model import TripoSR
-
     if init is not None:
         model = TripoSR.from_pretrained(init).train()
     else:
@@ -101,7 +102,6 @@ def _new_run_config(config: Any, init: Any, announce: bool) -> TrainConfig:
     """The config a new run takes from `config`: with `init`, a preset or file gets the fine-tuning defaults."""
     if init is None or isinstance(config, TrainConfig):
         return load_config(config)
-    from tk.train.finetune import config_for_init
 
     cfg, applied = config_for_init(config)
     if applied and announce:
@@ -324,7 +324,6 @@ def _framing(out: Path, index: ShardIndex, cfg: TrainConfig, dist: distributed.D
     """RUN/framing.json (measured once per run by rank 0, kept on resume): copied into every checkpoint."""
     import json
 
-    from tk.framing import FRAMING_FILE
     from tk.train.data import input_framing
 
     path = out / FRAMING_FILE
@@ -354,7 +353,6 @@ def _save(out: Path, step: int, model: torch.nn.Module, opt: Any, sched: Any, ba
                           "check that every rank runs the same config and tk version")
         state = {"step": step, "batches": positions, "stream_items": items, "rng": rngs, "optimizer": opt.state_dict(),
                  "scheduler": sched.state_dict(), "weight_checksums": checksums}
-        from tk.framing import FRAMING_FILE
 
         path = checkpoint.save(out, step, model, state, cfg.train.keep_last, ema.model if ema is not None else None,
                                {FRAMING_FILE: framing_text} if framing_text else None)

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from tk.train.config import LossConfig
+from tk.train.lpips_weights import load_lpips
 
 _EPS = 1e-5
 
@@ -48,8 +49,6 @@ class TrainingLoss(torch.nn.Module):
         self.cfg = cfg
         self.lpips: Any = None
         if cfg.lambda_lpips > 0:
-            from tk.train.lpips_weights import load_lpips
-
             self.lpips = load_lpips(cfg.lpips_net)
 
     def forward(

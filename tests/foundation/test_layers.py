@@ -55,8 +55,6 @@ def test_the_package_does_not_import_bench():
     assert [f"{e.source}:{e.line}" for e in edges() if e.source.startswith("tk") and e.target.startswith("bench")] == []
 
 
-TRAIN_MOVES_LAST = "tk.train"  # issue 24: train/ moves last; its lazy imports are that move
-
 
 def test_imports_inside_functions_are_only_for_heavy_engines():
     """Imports at the top say what a module stands on; one inside a function is kept only for a module whose import
@@ -65,8 +63,7 @@ def test_imports_inside_functions_are_only_for_heavy_engines():
 
     heavy = heavy_modules()
     lazy = [f"{e.source}:{e.line} {e.target}" for e in edges()
-            if e.lazy and e.source.startswith("tk") and e.target.startswith("tk") and e.target not in heavy
-            and not e.source.startswith(TRAIN_MOVES_LAST)]
+            if e.lazy and e.source.startswith("tk") and e.target.startswith("tk") and e.target not in heavy]
     assert lazy == []
 
 

@@ -1,4 +1,4 @@
-"""`tk train`'s entry point is run(TrainRun): the CLI options map one to one onto its fields."""
+"""`tk train`'s entry point is run(TrainRun): its CLI options are generated from TrainRun's fields."""
 
 from __future__ import annotations
 
