@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from tk.contracts import manifest
 from tk.curate import pipeline, report
 from tk.curate.config import CurateConfig, FetchConfig
 from tk.curate.sources import sweethome3d
@@ -33,7 +34,7 @@ def curate_run(cfg: CurateConfig) -> None:
     if cfg.dry_run:
         typer.echo(f"dry run: {summary['kept']} of {summary['rows']} would be kept; nothing written")
     else:
-        typer.echo(f"{summary['kept']} of {summary['rows']} kept -> {cfg.out / 'manifest.parquet'}")  # type: ignore[operator]
+        typer.echo(f"{summary['kept']} of {summary['rows']} kept -> {manifest.parquet_path(cfg.out)}")  # type: ignore[operator]
 
 
 # One option per CurateConfig field that has a help text: name, default and help come from the field.

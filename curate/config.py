@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tk import splits
+from tk.contracts import manifest as manifest_contract
 from tk.curate import licenses, predicate
 from tk.curate.sources import REGISTRY, objaverse_xl
 from tk.errors import TkError
@@ -57,7 +58,8 @@ class CurateConfig:
     timeout: float = setting(120.0, "Seconds per object (download + probe).")
     retries: int = setting(1, "Retries of a crashed or timed-out object.")
     ray_address: str | None = setting(None, "Ray cluster address (default: a local Ray).", cli="--address")
-    duckdb_table_max_rows: int = 1_000_000  # bigger manifests are a view over manifest.parquet in manifest.duckdb
+    # bigger manifests are a view over manifest.parquet in manifest.duckdb
+    duckdb_table_max_rows: int = manifest_contract.DUCKDB_TABLE_MAX_ROWS
 
     def __post_init__(self) -> None:
         """Check the options together; raise TkError naming the option and the fix."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tk import contracts, splits
+from tk.contracts import manifest
 from tk.curate import executor, licenses, predicate, report, rules, work, writer
 from tk.curate.config import CurateConfig
 from tk.curate.probe_store import ProbeStore
@@ -102,7 +103,7 @@ def run(cfg: CurateConfig) -> dict[str, Any]:
         with _where_blamed(con, cfg):
             written = writer.write_manifest(con, query, cfg.out, cfg.duckdb_table_max_rows)
         meta["duckdb_objects_is_view"] = bool(written.get("duckdb_view"))
-        summary = report.summarize(con, f"read_parquet('{_q(cfg.out / 'manifest.parquet')}')", meta, written["groups"])
+        summary = report.summarize(con, f"read_parquet('{_q(manifest.parquet_path(cfg.out))}')", meta, written["groups"])
     summary["seconds"] = round(time.perf_counter() - t0, 3)
     if not cfg.dry_run:
         report.write(summary, cfg.out)  # type: ignore[arg-type]

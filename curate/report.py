@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tk import atomic
+from tk.contracts import manifest
 from tk.progress import console
 
 _DIMENSIONS = ("reason", "license", "file_type", "source", "split", "faces")
@@ -63,8 +64,8 @@ def summarize(con: Any, relation: str, meta: dict[str, Any], groups: list[tuple]
 
 def write(summary: dict[str, Any], out: Path) -> None:
     """Write report.json and report.md atomically."""
-    atomic.write_text(out / "report.json", json.dumps(summary, indent=2, default=str) + "\n")
-    atomic.write_text(out / "report.md", markdown(summary))
+    atomic.write_text(manifest.report_path(out, manifest.REPORT_JSON), json.dumps(summary, indent=2, default=str) + "\n")
+    atomic.write_text(manifest.report_path(out, manifest.REPORT_MD), markdown(summary))
 
 
 def markdown(s: dict[str, Any]) -> str:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from tk import atomic, contracts
+from tk import contracts
+from tk.contracts import manifest
 from tk.curate import report
 from tk.errors import ContractError
 
@@ -39,17 +40,16 @@ def contract_select(columns: list[str]) -> str:
     return ", ".join(out)
 
 
-def write_manifest(con: object, query: str, out: Path, duckdb_table_max_rows: int = 1_000_000) -> dict:
+def write_manifest(con: object, query: str, out: Path,
+                   duckdb_table_max_rows: int = manifest.DUCKDB_TABLE_MAX_ROWS) -> dict:
     """Materialise `query` as the manifest in `out`; return {'rows', 'kept', 'groups', 'duckdb_view'}. Validates the contract.
 
-    `manifest.duckdb` holds table `objects` (a copy of the rows) up to `duckdb_table_max_rows` rows;
-    above that it holds a view `objects` over `manifest.parquet` by absolute path, because DuckDB's
-    own storage writes ~4x slower than its Parquet writer and would dominate a 10M-row curate.
+    The contract moves it into place with `manifest.duckdb` (`tk.contracts.manifest.install`): a table up to
+    `duckdb_table_max_rows` rows, a view over `manifest.parquet` above; both or neither.
     """
     out.mkdir(parents=True, exist_ok=True)
-    tmp_db = out / f".manifest.duckdb.{os.getpid()}.tmp"
     tmp_pq = out / f".manifest.parquet.{os.getpid()}.tmp"
-    temps = (tmp_db, tmp_pq, Path(str(tmp_db) + ".wal"))
+    temps = (tmp_pq,)
     for p in temps:
         p.unlink(missing_ok=True)
     try:
@@ -64,33 +64,12 @@ def write_manifest(con: object, query: str, out: Path, duckdb_table_max_rows: in
         )
         import pyarrow.parquet as pq
 
-        final_pq = out / "manifest.parquet"
+        final_pq = manifest.parquet_path(out)
         contracts.validate_schema(pq.read_schema(tmp_pq), contracts.MANIFEST, str(final_pq))
         counts = _check(con, tmp_pq)
-        big = counts["rows"] > duckdb_table_max_rows
-        con.execute(f"ATTACH '{_q(tmp_db)}' AS manifest_out")  # type: ignore[attr-defined]
-        if not big:
-            con.execute(f"CREATE TABLE manifest_out.objects AS SELECT * FROM read_parquet('{_q(tmp_pq)}')")  # type: ignore[attr-defined]
-        con.execute("DETACH manifest_out")  # type: ignore[attr-defined]
-        atomic.replace(tmp_pq, final_pq)
-        if big:
-            # A view binds its file when created, so it is made once the Parquet is in place; if this
-            # step fails, the stale manifest.duckdb of an earlier run is removed rather than left behind.
-            try:
-                con.execute(f"ATTACH '{_q(tmp_db)}' AS manifest_out")  # type: ignore[attr-defined]
-                con.execute(f"CREATE VIEW manifest_out.objects AS SELECT * FROM read_parquet('{_q(final_pq.resolve())}')")  # type: ignore[attr-defined]
-                con.execute("DETACH manifest_out")  # type: ignore[attr-defined]
-            except BaseException:
-                (out / "manifest.duckdb").unlink(missing_ok=True)
-                raise
-        atomic.replace(tmp_db, out / "manifest.duckdb")
-        counts["duckdb_view"] = int(big)
+        counts["duckdb_view"] = int(manifest.install(out, tmp_pq, counts["rows"], duckdb_table_max_rows))
         return counts
     except BaseException:
-        try:
-            con.execute("DETACH DATABASE IF EXISTS manifest_out")  # type: ignore[attr-defined]
-        except Exception:
-            pass
         for p in temps:
             p.unlink(missing_ok=True)
         raise

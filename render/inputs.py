@@ -16,6 +16,7 @@ from pathlib import Path
 from tk import confine
 from tk import formats
 from tk.contracts import MANIFEST, read_table
+from tk.contracts import manifest
 from tk.errors import TkError
 from tk.hashing import sha256_file
 from tk.splits import split_of
@@ -36,7 +37,7 @@ class ObjectRef:
 def from_manifest(folder: str | Path) -> list[ObjectRef]:
     """Kept manifest rows that have a local_path; relative paths resolve against the manifest folder."""
     folder = Path(folder)
-    path = folder / "manifest.parquet"
+    path = manifest.parquet_path(folder)
     if not path.exists():
         raise TkError(f"{folder}: no manifest.parquet; run `tk curate ... --out {folder}` first or use --input DIR")
     rows = read_table(path, MANIFEST, columns=["uid", "file_type", "status", "split", "local_path"]).to_pylist()

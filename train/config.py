@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from tk import yamlfile
+from tk.contracts import manifest as manifest_contract
 from tk.errors import TkError
 from tk.model.config import config_from_dict as model_config_from_dict
 from tk.model.config import load_model_config
@@ -253,7 +254,7 @@ class EvalRun:
             raise TkError(f"--baseline {self.baseline}: use white or retrieval")
         if self.views not in ("auto", "all"):
             parse_views(self.views)
-        if self.manifest is not None and not (Path(self.manifest) / "manifest.parquet").is_file() \
+        if self.manifest is not None and not manifest_contract.parquet_path(self.manifest).is_file() \
                 and not Path(self.manifest).is_file():
             raise TkError(f"--manifest {self.manifest}: no manifest.parquet (give a `tk curate` output folder)")
         if self.mesh_resolution < 16:

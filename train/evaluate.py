@@ -26,6 +26,8 @@ import torch
 
 from tk import atomic
 from tk.contracts import MANIFEST, read_table
+from tk.contracts import manifest as manifest_contract
+from tk.contracts import renders as renders_contract
 from tk.contracts.renders import composite, decode_rgba
 from tk.errors import TkError
 from tk.geometry import pixel_rays
@@ -263,12 +265,12 @@ def object_categories(data: str, manifest: str | Path | None) -> dict[str, str]:
     import pyarrow.parquet as pq
 
     if manifest is not None:
-        path = Path(manifest) / "manifest.parquet" if Path(manifest).is_dir() else Path(manifest)
+        path = manifest_contract.parquet_path(manifest) if Path(manifest).is_dir() else Path(manifest)
         if not path.is_file():
             raise TkError(f"--manifest {manifest}: no manifest.parquet (give a `tk curate` output folder)")
         table = read_table(path, MANIFEST, columns=["uid", "category"])
     else:
-        objects = Path(str(data)) / "objects.parquet"
+        objects = renders_contract.objects_path(str(data))
         if "://" in str(data) or not objects.is_file() or "category" not in pq.read_schema(objects).names:
             return {}
         table = pq.read_table(objects, columns=["uid", "category"])

@@ -8,12 +8,14 @@ verifies, so a failed or killed build never leaves a DIR that looks finished. St
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tk import atomic, contracts
+from tk.contracts import manifest as manifest_contract
 from tk.contracts import release as layout
 from tk.contracts.renders import shard_paths, shards_dir
 from tk.errors import TkError
@@ -86,28 +88,26 @@ def _curate(spec: ReleaseSpec, work: Path, manifest_dir: Path, workers: int | No
         merge_manifests(outs, manifest_dir)
 
     if not kept_rows(manifest_dir.parent):
-        reports = ", ".join(str(o / "report.md") for o in outs)
+        reports = ", ".join(str(manifest_contract.report_path(o, manifest_contract.REPORT_MD)) for o in outs)
         raise TkError(f"curation kept no object, so there is nothing to release; see {reports} and loosen "
                       "the spec's curation or sources")
 
 
 def merge_manifests(dirs: list[Path], out: Path) -> None:
     """One manifest (parquet + DuckDB) from several curate outputs; each source's report is kept beside it."""
-    import duckdb
     import pyarrow as pa
 
-    tables = [contracts.read_table(d / "manifest.parquet", contracts.MANIFEST) for d in dirs]
-    merged = pa.concat_tables(tables, promote_options="permissive")
-    contracts.write_table(out / "manifest.parquet", merged, contracts.MANIFEST)
-    with atomic.atomic_path(out / "manifest.duckdb") as tmp:
-        tmp.unlink()
-        con = duckdb.connect(str(tmp))
-        con.execute("CREATE TABLE objects AS SELECT * FROM read_parquet(?)", [str(out / "manifest.parquet")])
-        con.close()
+    merged = pa.concat_tables([manifest_contract.read_manifest(d) for d in dirs], promote_options="permissive")
+    staged = out / f".merged.{os.getpid()}.parquet"
+    contracts.write_table(staged, merged, contracts.MANIFEST)
+    try:  # the contract's one writer of a manifest folder: a DuckDB table, or a view when large
+        manifest_contract.install(out, staged, merged.num_rows)
+    finally:
+        staged.unlink(missing_ok=True)
     for i, d in enumerate(dirs):
-        for name in ("report.md", "report.json"):
-            if (d / name).is_file():
-                shutil.copy2(d / name, out / f"source-{i}.{name}")
+        for name in manifest_contract.REPORTS:
+            if manifest_contract.report_path(d, name).is_file():
+                shutil.copy2(manifest_contract.report_path(d, name), out / f"source-{i}.{name}")
 
 
 def _render(spec: ReleaseSpec, manifest_dir: Path, work: Path, renders: Path, workers: int | None) -> None:

@@ -190,3 +190,28 @@ def test_release_record_round_trip_and_missing_keys(tmp_path):
     release.write_record(tmp_path, {k: v for k, v in values.items() if k != "stats"})
     with pytest.raises(TkError, match=r"RELEASE\.json: lacks stats"):
         release.read_record(tmp_path)
+
+
+def test_a_manifest_folder_has_one_writer_with_the_large_manifest_rule(tmp_path):
+    """tk.contracts.manifest.install moves a Parquet into place with its manifest.duckdb: a copy up to max_rows, a
+    view above (curate's writer and the release merge both use it)."""
+    import duckdb
+
+    from tk.contracts import manifest
+
+    def kind(folder):
+        con = duckdb.connect(str(manifest.duckdb_path(folder)), read_only=True)
+        try:
+            return con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'objects'"
+                               ).fetchone()[0], con.execute("SELECT count(*) FROM objects").fetchone()[0]
+        finally:
+            con.close()
+
+    for max_rows, want, view in ((10, "BASE TABLE", False), (1, "VIEW", True)):
+        folder = tmp_path / want.replace(" ", "_")
+        staged = folder / "staged.parquet"
+        table = contracts.write_table(staged, _manifest_rows(), contracts.MANIFEST)
+        assert manifest.install(folder, staged, table.num_rows, max_rows) is view
+        assert not staged.exists() and manifest.read_manifest(folder).num_rows == table.num_rows
+        assert kind(folder) == (want, table.num_rows)
+        assert sorted(p.name for p in folder.iterdir()) == ["manifest.duckdb", "manifest.parquet"]  # no temps left

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from tk import atomic
 from tk.contracts.tables import TableSpec, read_table
 from tk.errors import ContractError
 from tk.splits import SPLITS
@@ -20,7 +21,10 @@ from tk.splits import SPLITS
 PARQUET = "manifest.parquet"
 DUCKDB = "manifest.duckdb"
 DUCKDB_TABLE = "objects"
-REPORTS = ("report.md", "report.json")
+REPORT_MD, REPORT_JSON = "report.md", "report.json"
+REPORTS = (REPORT_MD, REPORT_JSON)
+# past this many rows manifest.duckdb holds a view over manifest.parquet, not a copy (see write_duckdb)
+DUCKDB_TABLE_MAX_ROWS = 1_000_000
 FILES = (PARQUET, DUCKDB, *REPORTS)
 
 SOURCES = ("objaverse", "xl-github", "xl-sketchfab", "xl-thingiverse", "xl-smithsonian", "local")
@@ -67,6 +71,62 @@ MANIFEST = TableSpec("manifest", "1", tuple(FIELDS), {"status": STATUS, "split":
 def parquet_path(folder: str | os.PathLike[str]) -> Path:
     """The manifest.parquet of a curate output folder."""
     return Path(folder) / PARQUET
+
+
+def duckdb_path(folder: str | os.PathLike[str]) -> Path:
+    """The manifest.duckdb of a curate output folder."""
+    return Path(folder) / DUCKDB
+
+
+def report_path(folder: str | os.PathLike[str], name: str) -> Path:
+    """One of the folder's REPORTS (report.md, report.json)."""
+    if name not in REPORTS:
+        raise ValueError(f"{name}: not a manifest report ({', '.join(REPORTS)})")
+    return Path(folder) / name
+
+
+def install(folder: str | os.PathLike[str], parquet: Path, rows: int, max_rows: int = DUCKDB_TABLE_MAX_ROWS) -> bool:
+    """Move a written and checked Parquet of `rows` manifest rows into `folder` as manifest.parquet, with its
+    manifest.duckdb: the one writer of a manifest folder's two tables, both or neither on a failure (a full disk).
+
+    manifest.duckdb holds table `objects`, a copy of the rows, up to `max_rows` rows; above that a view `objects`
+    over manifest.parquet by absolute path (DuckDB's own storage writes ~4x slower than its Parquet writer and would
+    dominate a 10M-row curate). The copy is made before the Parquet moves; a view binds its file when created, so it
+    is made after, and if that fails the earlier run's manifest.duckdb is removed rather than left beside the new
+    Parquet. True: a view."""
+    import duckdb
+
+    final_pq, final_db = parquet_path(folder), duckdb_path(folder)
+    tmp_db = final_db.with_name(f".{DUCKDB}.{os.getpid()}.tmp")
+    temps = (tmp_db, Path(f"{tmp_db}.wal"))
+    for p in temps:
+        p.unlink(missing_ok=True)
+    big = rows > max_rows
+
+    def create(kind: str, source: Path) -> None:
+        con = duckdb.connect(str(tmp_db))
+        try:
+            path = str(source.resolve()).replace("'", "''")
+            con.execute(f"CREATE {kind} {DUCKDB_TABLE} AS SELECT * FROM read_parquet('{path}')")
+            con.execute("CHECKPOINT")  # write it now: close() would swallow a full disk, and the Parquet then move
+        finally:
+            con.close()
+
+    try:
+        if not big:
+            create("TABLE", parquet)
+        atomic.replace(parquet, final_pq)
+        if big:
+            try:
+                create("VIEW", final_pq)
+            except BaseException:
+                final_db.unlink(missing_ok=True)
+                raise
+        atomic.replace(tmp_db, final_db)
+    finally:
+        for p in temps:
+            p.unlink(missing_ok=True)
+    return big
 
 
 def read_manifest(folder: str | os.PathLike[str], columns: list[str] | None = None) -> pa.Table:
