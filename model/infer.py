@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import glob
+import os
+import shutil
+from collections.abc import Iterator
 from dataclasses import MISSING, dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -10,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tk import framing
-from tk.atomic import atomic_path
+from tk.atomic import atomic_path, replace
 from tk.errors import TkError
 from tk.model.config import DENSITY_THRESHOLD, MESH_RESOLUTION
 from tk.progress import progress
@@ -100,7 +105,8 @@ def _folder_names(paths: Sequence[Path]) -> list[str]:
 
 
 def run(cfg: InferConfig) -> dict[str, Any]:
-    """Reconstruct each image: per image a folder with input.png, mesh.<fmt>, turntable.gif/.png.
+    """Reconstruct each image: per image a folder with input.png, mesh.<fmt>, turntable.gif/.png (moved in together,
+    once all are written).
 
     Every input is read and checked before the model is loaded, so a bad file fails in seconds. Without
     `cfg.model`, the model shipped in the repo (SHIPPED_MODEL). Returns the framing used and, per image, a dict
@@ -133,25 +139,43 @@ def run(cfg: InferConfig) -> dict[str, Any]:
         task = bar.add_task("infer", total=len(paths))
         for path, name, image in zip(paths, _folder_names(paths), prepared):
             folder = out_dir / name
-            folder.mkdir(parents=True, exist_ok=True)
-            with atomic_path(folder / "input.png") as tmp:
-                Image.fromarray(image).save(tmp, format="PNG")
-            code = model([image], device=cfg.device)[0]
-            result = _write_outputs(model, code, folder, cfg)
+            with _staged(folder) as staging:
+                with atomic_path(staging / "input.png") as tmp:
+                    Image.fromarray(image).save(tmp, format="PNG")
+                code = model([image], device=cfg.device)[0]
+                result = _write_outputs(model, code, staging, folder, cfg)
             results.append({"image": str(path), "dir": str(folder), "input": str(folder / "input.png"),
                             "foreground_ratio": cfg.foreground_ratio, "foreground_ratio_from": source, **result})
             bar.advance(task)
     return {"foreground_ratio": cfg.foreground_ratio, "foreground_ratio_from": source, "results": results}
 
 
-def _write_outputs(model: Any, code: Any, folder: Path, cfg: InferConfig) -> dict[str, Any]:
-    """Mesh files, the optional density grid and the turntable of one scene code (3, C, H, W)."""
+@contextlib.contextmanager
+def _staged(folder: Path) -> Iterator[Path]:
+    """A hidden folder beside `folder` to write one image's files in: they are moved into `folder` (over the files of
+    an earlier run) only once all are written, so a full disk or a kill midway leaves none of them there."""
+    for stale in folder.parent.glob(f".{glob.escape(folder.name)}.tmp-*"):  # what a killed run left
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+    try:
+        staging.mkdir(parents=True)
+        yield staging
+        folder.mkdir(exist_ok=True)
+        for path in sorted(staging.iterdir()):
+            replace(path, folder / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_outputs(model: Any, code: Any, staging: Path, folder: Path, cfg: InferConfig) -> dict[str, Any]:
+    """Mesh files, the optional density grid and the turntable of one scene code (3, C, H, W), written into
+    `staging`; the paths returned are where they end up, in `folder`."""
     from tk.model.mesh import density_grid, export_mesh, mesh_from_density
     from tk.model.turntable import turntable_frames, write_turntable
 
     field = density_grid(model.renderer, model.decoder, code, cfg.resolution).float().cpu().numpy()
     if cfg.save_density:
-        with atomic_path(folder / "density.npy") as tmp, open(tmp, "wb") as fh:
+        with atomic_path(staging / "density.npy") as tmp, open(tmp, "wb") as fh:
             np.save(fh, field)
     mesh = mesh_from_density(model.renderer, model.decoder, code, field, cfg.threshold)
     out: dict[str, Any] = {"vertices": len(mesh.vertices), "faces": len(mesh.faces), "meshes": {}}
@@ -159,10 +183,10 @@ def _write_outputs(model: Any, code: Any, folder: Path, cfg: InferConfig) -> dic
         out["warning"] = (f"empty mesh: no density above --threshold {cfg.threshold} "
                           f"(range {field.min():.3g}..{field.max():.3g})")
     for fmt in cfg.formats:
-        export_mesh(mesh, folder / f"mesh.{fmt}")
+        export_mesh(mesh, staging / f"mesh.{fmt}")
         out["meshes"][fmt] = str(folder / f"mesh.{fmt}")
     if cfg.turntable_views:
         frames = turntable_frames(model, code, cfg.turntable_views, cfg.turntable_size)
-        write_turntable(frames, folder / "turntable.gif", folder / "turntable.png")
+        write_turntable(frames, staging / "turntable.gif", staging / "turntable.png")
         out["turntable_gif"], out["turntable_png"] = str(folder / "turntable.gif"), str(folder / "turntable.png")
     return out

@@ -6,6 +6,8 @@ Mounting needs root (CAP_SYS_ADMIN); where the test machine cannot mount, the te
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,19 @@ class SmallDisk:
     def remount(self, options: str) -> None:
         """Remount with `options`, e.g. "ro", "rw", "size=64m" (freeing space without touching the files)."""
         subprocess.run(["mount", "-o", f"remount,{options}", str(self.path)], check=True, capture_output=True)
+
+    def fill(self) -> Path:
+        """Take every free byte with one file (the next write meets the ENOSPC of a full disk); return it."""
+        ballast = self.path / "ballast"
+        fd = os.open(ballast, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        try:
+            while True:
+                os.write(fd, b"\0" * 65536)  # unbuffered: a short write takes the last bytes, the next one fails
+        except OSError as e:
+            assert e.errno == errno.ENOSPC
+        finally:
+            os.close(fd)
+        return ballast
 
 
 @contextlib.contextmanager

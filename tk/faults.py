@@ -50,6 +50,8 @@ _TEXT = (
     (re.compile(r"disk quota exceeded|errno 122", re.I), E.EDQUOT),
     (re.compile(r"read-only file system|errno 30", re.I), E.EROFS),
 )
+# The causes only a write meets.
+_WRITES = (E.ENOSPC, E.EDQUOT, E.EFBIG, E.EROFS)
 # Free bytes below which a failed write is put down to a full disk (torch's short-write error says nothing else).
 FULL_BYTES = 1 << 20
 
@@ -80,7 +82,7 @@ class StoppedError(TkError):
 def _verb(code: int, reading: bool = False) -> str:
     if reading:
         return "reading"
-    return "writing" if code in (E.ENOSPC, E.EDQUOT, E.EFBIG, E.EROFS) else "at"
+    return "writing" if code in _WRITES else "at"
 
 
 def classify(e: BaseException) -> tuple[int, str | None] | None:
@@ -96,7 +98,9 @@ def classify(e: BaseException) -> tuple[int, str | None] | None:
             return err.errno, err.path
         code = getattr(err, "errno", None)
         if isinstance(err, OSError) and code in CAUSES:
-            return code, err.filename if isinstance(err.filename, str) else None
+            # a copy (shutil.copyfile) that fails names its source first, and the file it was writing second
+            name = err.filename2 if code in _WRITES and isinstance(err.filename2, str) else err.filename
+            return code, name if isinstance(name, str) else None
         text = str(err)
         for pattern, found in _TEXT:
             if pattern.search(text):
@@ -150,13 +154,13 @@ def message(e: BaseException, argv: list[str]) -> str | None:
         out = option(argv, "--out")
         where = path or (f"in {out}" if out else "a file")
         head = f"{CAUSES[code]} {_verb(code)} {where}"
-    return _continued(head, FIXES[code], argv)
+    return _continued(head, FIXES[code], argv, code)
 
 
-def _continued(head: str, fix: str, argv: list[str]) -> str:
+def _continued(head: str, fix: str, argv: list[str], code: int | None = None) -> str:
     """`HEAD; what was kept; FIX, then run `tk ...` again to continue`."""
     parts = [head]
-    kept = kept_note(argv)
+    kept = kept_note(argv, code)
     if kept:
         parts.append(kept)
     parts.append(f"{fix}, then run `{command_line(continue_argv(argv))}` again to continue")
@@ -188,13 +192,17 @@ def option(argv: list[str], name: str) -> str | None:
     return None
 
 
-def kept_note(argv: list[str]) -> str | None:
-    """What a stopped `tk ARGV` keeps in its --out folder, in the stage's words; None when nothing to say."""
+def kept_note(argv: list[str], code: int | None = None) -> str | None:
+    """What a stopped `tk ARGV` keeps in its --out folder, in the stage's words; None when nothing to say.
+
+    `code` is the cause (an errno of CAUSES), None for a fault outside tk."""
     words = [a for a in argv if not a.startswith("-")]
     stage = words[0] if words else ""
     out = option(argv, "--out")
     try:
         if stage == "train" and out:
+            if code == E.ENOENT and not Path(out).is_dir():
+                return "the run's checkpoints went with the folder"
             return _kept_checkpoint(Path(out))
         if stage == "render" and out:
             return _kept_renders(Path(out))
@@ -202,10 +210,14 @@ def kept_note(argv: list[str]) -> str | None:
             probes = Path(out) / ".work" / "probes"
             n = sum(1 for _ in probes.glob("*.parquet")) if probes.is_dir() else 0
             return f"the {n} probe result file(s) finished are kept in {probes}" if n else "no finished probe was lost"
-        if stage in ("eval", "infer"):
-            return "no partial output was written (outputs are renamed into place only when complete)"
-        if stage == "release" and len(words) > 1 and words[1] in ("build", "rebuild"):
-            return "the release folder was not created; the stages' finished work beside it (.NAME.work) is reused"
+        if stage == "eval":
+            return "no report.json was written (it is written last, after report.md and grid.png)"
+        if stage == "infer":
+            return "the images finished are kept (an image's files are moved into its folder once all are written)"
+        if stage == "release" and len(words) > 1 and words[1] in ("build", "rebuild") and out:
+            work = Path(out).parent / f".{Path(out).name}.work"  # tk.release.build's folder of the stages' outputs
+            kept = f"; the stages' finished work is kept in {work} and reused" if work.is_dir() else ""
+            return f"the release folder was not created{kept}"
     except OSError:
         return None  # the folder itself is gone or unreadable: the cause says so
     return None

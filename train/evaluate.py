@@ -337,9 +337,12 @@ def evaluate(checkpoint_dir: str | Path, data: str | Path, out: str | Path, spli
                      "--gt-meshes" if gt_meshes is not None else "render", selection)
     report["read_retries"] = sum(i.retried for i in (index, library) if i is not None)  # remote reads tried again
     out = Path(out)
-    atomic.write_text(out / "report.json", json.dumps(report, indent=2, allow_nan=True) + "\n")
+    # report.json marks a finished report (bench.generalise reads it): removed first and written last, it is there
+    # only beside the report.md and grid.png of its own evaluation, whatever stops this one midway (a full disk)
+    (out / "report.json").unlink(missing_ok=True)
     atomic.write_text(out / "report.md", _markdown(report))
     _write_grid(out / "grid.png", grid)
+    atomic.write_text(out / "report.json", json.dumps(report, indent=2, allow_nan=True) + "\n")
     return report
 
 

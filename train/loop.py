@@ -9,6 +9,7 @@ The same code runs alone or under torchrun (train/distributed.py); only rank 0 w
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ import yaml
 
 from tk import atomic
 from tk.errors import TkError
+from tk.faults import StorageError
 from tk.framing import FRAMING_FILE
 from tk.model import TripoSR
 from tk.progress import progress
@@ -243,6 +245,8 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
                     ema.update(model)
                 step += 1
                 bar.update(task, completed=step)
+                if dist.is_main and not out.is_dir():  # deleted mid-run: stop rather than recreate it with half a run
+                    raise StorageError(errno.ENOENT, out)
                 if step % cfg.train.log_every == 0 or step == stop:
                     values = {k: distributed.all_mean(v, dist.device) for k, v in parts.items()}  # every rank joins
                     values["read_retries"] = round(distributed.all_mean(retries, dist.device) * dist.world_size)
@@ -259,9 +263,12 @@ def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: boo
                 if step % cfg.train.checkpoint_every == 0 or step == stop:
                     saved = _save(out, step, model, opt, sched, batches, cfg, ema, dist, framing_text,
                                   loader.position()) or saved
-    finally:
+    except BaseException:
         if log is not None:
-            log.close()
+            log.close(failed=True)  # the error in flight says what went wrong, not TensorBoard's last flush
+        raise
+    if log is not None:
+        log.close()
     return saved if saved is not None else checkpoint.step_dir(out, step)
 
 

@@ -52,6 +52,21 @@ def test_torch_and_parquet_writers_on_a_full_disk(disk):
     assert _entries(disk.path) == []
 
 
+def test_a_copy_names_the_file_it_was_writing(disk, tmp_path):
+    # shutil's copy names its source first and the file it was writing second (how tk release build fills a disk)
+    import shutil
+
+    src = tmp_path / "shard-00000.parquet"
+    src.write_bytes(b"x" * 200_000)
+    dst = disk.path / ".rel.staging" / "renders" / "shard-00000.parquet"
+    dst.parent.mkdir(parents=True)
+    with pytest.raises(OSError) as e:
+        shutil.copy2(src, dst)
+    line = faults.message(e.value, ["release", "build", "spec.yaml", "--out", str(disk.path / "rel")])
+    assert line == (f"no space left on device writing {dst}; the release folder was not created; free space on that "
+                    f"disk, then run `tk release build spec.yaml --out {disk.path / 'rel'}` again to continue")
+
+
 def test_a_read_only_folder(disk):
     (disk.path / "out").mkdir()
     disk.remount("ro")

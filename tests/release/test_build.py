@@ -1,10 +1,11 @@
 """The real path: `tk release build` on manifests/tiny-release.yaml (3 sample objects, 2 views of 32 px,
-Cycles), then verify, tamper, rebuild; and a failed build leaves no release behind."""
+Cycles), then verify, tamper, rebuild; and a failed build leaves no release behind, on a full disk too."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.disks import small_disk
 from tk.contracts import release as layout
 from tk.hashing import sha256_file
 
@@ -90,3 +92,81 @@ def test_failed_build_leaves_no_release(tmp_path):
     assert r.returncode != 0
     assert r.stderr.strip().splitlines()[-1].startswith("error: curation kept no object, so there is nothing to release")
     assert not out.exists() and not (tmp_path / ".rel.staging").exists()
+
+
+# `tk release build` in a child process whose disk (a tmpfs at argv[1]) fills once the stages' outputs are copied
+# into the staging folder, just before the contact sheet is written.
+FILL_BEFORE_PREVIEW = """
+import sys
+from pathlib import Path
+
+from tests.disks import SmallDisk
+from tk.cli import main
+from tk.release import build
+
+real = build.write_preview
+
+
+def fill_then_preview(staging):
+    SmallDisk(Path(sys.argv[1])).fill()
+    real(staging)
+
+
+build.write_preview = fill_then_preview
+sys.exit(main(sys.argv[2:]))
+"""
+# Files that record how long a stage took (report.json, the render rows and the shard's metadata) or DuckDB's own
+# layout: two builds of one spec differ there and nowhere else.
+TIMED = ("manifest/manifest.duckdb", "manifest/report.json", "renders/objects.parquet",
+         "renders/shards/shard-00000.parquet")
+
+
+def _sums(root: Path) -> dict[str, str]:
+    return dict(reversed(line.split("  ", 1)) for line in (root / layout.SUMS).read_text().splitlines())
+
+
+@pytest.mark.slow
+def test_full_disk_mid_build_then_rerun(built, tmp_path):
+    from tk.release.compare import compare_releases
+
+    with small_disk(tmp_path / "disk", "16m") as disk:
+        out = disk.path / "tiny"
+        args = ["release", "build", str(TINY), "--out", str(out), "--workers", "1"]
+        r = subprocess.run([sys.executable, "-c", FILL_BEFORE_PREVIEW, str(disk.path), *args], capture_output=True,
+                           text=True, env=ENV, cwd=REPO, timeout=900)
+        err = r.stderr.strip().splitlines()[-1]
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-3000:]
+        assert err == (f"error: no space left on device writing {disk.path / '.tiny.staging' / layout.PREVIEW}; the "
+                       f"release folder was not created; the stages' finished work is kept in {disk.path / '.tiny.work'} "
+                       f"and reused; free space on that disk, then run `tk {' '.join(args)}` again to continue")
+        assert sorted(p.name for p in disk.path.iterdir()) == [".tiny.work", "ballast"]  # staging removed, no release
+        shard = sha256_file(disk.path / ".tiny.work" / "render" / "shards" / "shard-00000.parquet")
+
+        disk.remount("size=64m")  # space freed: the same command completes, from the stages' finished work
+        r = tk(*args)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert sorted(p.name for p in disk.path.iterdir()) == ["ballast", "tiny"]
+        assert tk("release", "verify", str(out)).returncode == 0
+        sums, whole = _sums(out), _sums(built)
+        assert sums.keys() == whole.keys()
+        assert {k: v for k, v in sums.items() if k not in TIMED} == {k: v for k, v in whole.items() if k not in TIMED}
+        assert sums["renders/shards/shard-00000.parquet"] == shard  # rendered once, before the disk filled
+        assert all(row.ok for row in compare_releases(built, out)), compare_releases(built, out)
+
+
+@pytest.mark.slow
+def test_full_disk_rebuild(built, tmp_path):
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        disk.fill()
+        out = disk.path / "again"
+        args = ["release", "rebuild", str(built), "--out", str(out), "--workers", "1"]
+        r = tk(*args)
+        err = r.stderr.strip().splitlines()[-1]
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-3000:]
+        work = disk.path / ".again.work"
+        assert re.fullmatch(  # its first write: a probe result of the curate stage
+            rf"error: no space left on device writing {re.escape(str(work))}/curate-0/\.work/probes/part-[\d-]+\.parquet; "
+            rf"the release folder was not created; the stages' finished work is kept in {re.escape(str(work))} and "
+            rf"reused; free space on that disk, then run `{re.escape('tk ' + ' '.join(args))}` again to continue", err), err
+        assert sorted(p.name for p in disk.path.iterdir()) == [".again.work", "ballast"]  # no release, no staging
+        # the same command completes once space is freed: the rerun is the build's (test_full_disk_mid_build_then_rerun)

@@ -9,7 +9,6 @@ meets the ENOSPC a full disk gives; deleting the ballast frees it.
 
 from __future__ import annotations
 
-import errno
 import shutil
 from pathlib import Path
 
@@ -23,19 +22,6 @@ from tk.render.pipeline import run as render
 from tests.render.test_out_folder import WorkerExecutor, _cfg, _shard_bytes
 
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests" / "sample" / "objects"
-
-
-def _fill(folder: Path) -> Path:
-    """Take every free byte of `folder`'s file system with one file; return it."""
-    ballast = folder / "ballast"
-    with open(ballast, "wb") as fh:
-        try:
-            while True:
-                fh.write(b"\0" * 65536)
-                fh.flush()
-        except OSError as e:
-            assert e.errno == errno.ENOSPC
-    return ballast
 
 
 def _two_objects(src: Path) -> Path:
@@ -59,7 +45,7 @@ def test_full_disk_mid_render_then_resume(tmp_path, monkeypatch):
         def flush_then_fill(self):
             real_flush(self)
             if self.next_index == 1 and not ballast:
-                ballast.append(_fill(disk.path))
+                ballast.append(disk.fill())
 
         monkeypatch.setattr(shards.ShardStore, "flush", flush_then_fill)
         with pytest.raises(Exception) as e:

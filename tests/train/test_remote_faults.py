@@ -313,5 +313,5 @@ def test_eval_over_flaky_storage_gives_the_clean_report(clean_run: Path, several
     assert "\n" not in err and "Traceback" not in err, err
     assert re.match(rf"error: reading {re.escape(url)}/shards/shard-00000\.parquet failed 3 times over 3\.0 s "
                     r"\(TimeoutError: injected timeout; --read-tries, --read-budget-s allow more tries or time\); "
-                    r"no partial output was written", err), err
+                    r"no report\.json was written \(it is written last, after report\.md and grid\.png\)", err), err
     assert not (tmp_path / "down").exists()
