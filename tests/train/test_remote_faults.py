@@ -18,7 +18,6 @@ from pathlib import Path
 
 import fsspec
 import pytest
-import torch
 from fsspec.implementations.memory import MemoryFileSystem
 
 from tk.cli import main
@@ -27,7 +26,7 @@ from tk.train import remote_read
 from tk.train.remote_read import ReadPolicy, RemoteReadError
 from tk.train.shards import ShardIndex
 from bench.train.synthetic import write_synthetic
-from train_fixtures import write_config
+from train_fixtures import assert_same_weights, write_config
 
 STEPS = 6
 
@@ -136,19 +135,6 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory, several: Path, config: P
     out = tmp_path_factory.mktemp("runs") / "clean"
     train(config, several, out)
     return out
-
-
-def _weights(run: Path) -> dict[str, torch.Tensor]:
-    from tk.model.checkpoint import read_state_dict
-
-    return read_state_dict(run / "checkpoints" / f"step-{STEPS:07d}" / "model.safetensors")
-
-
-def _same_weights(a: Path, b: Path) -> None:
-    wa, wb = _weights(a), _weights(b)
-    assert wa.keys() == wb.keys()
-    for k in wa:  # exact on CPU; a CUDA run is not bitwise repeatable (test_loop.test_resume_gives_the_same_curve)
-        torch.testing.assert_close(wa[k], wb[k], **({} if torch.cuda.is_available() else {"atol": 0, "rtol": 0}))
 
 
 def test_a_failed_read_is_retried_with_doubling_waits() -> None:
@@ -260,7 +246,7 @@ def test_training_over_flaky_storage_retries_and_gives_the_clean_weights(clean_r
     assert sum(r["read_retries"] for r in rows) == len(Faults.failures) > 0  # every retry is counted, once
     assert sum(r["read_retries"] for r in rows[1:]) > 0  # the loader's reads mid-run too, not only the index's
     assert all(r["read_retries"] == 0 for r in map(json.loads, (clean_run / "metrics.jsonl").read_text().splitlines()))
-    _same_weights(run, clean_run)
+    assert_same_weights(run, clean_run, STEPS)
 
 
 def test_storage_that_stays_down_stops_training_in_one_line_then_resume_matches(
@@ -291,7 +277,7 @@ def test_storage_that_stays_down_stops_training_in_one_line_then_resume_matches(
 
     Faults.reset()  # the storage is back: the command the line gives completes the run
     assert main(["train", "--config", str(config), "--data", url, "--out", str(run), "--resume"]) == 0
-    _same_weights(run, clean_run)
+    assert_same_weights(run, clean_run, STEPS)
 
 
 def test_eval_over_flaky_storage_gives_the_clean_report(clean_run: Path, several: Path, remote: str, tmp_path: Path,

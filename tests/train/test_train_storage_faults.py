@@ -15,12 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import torch
 
 from tests.disks import small_disk
 from tk.cli import main
 from tk.train import checkpoint
-from train_fixtures import write_config
+from train_fixtures import assert_same_weights, write_config
 
 STEPS = 6
 _TRAIN = {"max_steps": STEPS, "log_every": 1, "checkpoint_every": 2, "keep_last": 5, "image_every": 1000}
@@ -40,19 +39,6 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory, renders: Path, config: P
     out = tmp_path_factory.mktemp("runs") / "clean"
     train(config, renders, out)
     return out
-
-
-def _weights(run: Path) -> dict[str, torch.Tensor]:
-    from tk.model.checkpoint import read_state_dict
-
-    return read_state_dict(run / "checkpoints" / f"step-{STEPS:07d}" / "model.safetensors")
-
-
-def _same_weights(a: Path, b: Path) -> None:
-    wa, wb = _weights(a), _weights(b)
-    assert wa.keys() == wb.keys()
-    for k in wa:  # exact on CPU; a CUDA run is not bitwise repeatable (test_loop.test_resume_gives_the_same_curve)
-        torch.testing.assert_close(wa[k], wb[k], **({} if torch.cuda.is_available() else {"atol": 0, "rtol": 0}))
 
 
 def _after_save(monkeypatch: pytest.MonkeyPatch, at_step: int, then: Callable[[], object]) -> None:
@@ -98,7 +84,7 @@ def test_full_disk_mid_train_then_resume(clean_run: Path, renders: Path, config:
         monkeypatch.setattr(checkpoint, "save", _REAL_SAVE)
         assert main([*args, "--resume"]) == 0
         assert _steps(run) == list(range(1, STEPS + 1))
-        _same_weights(run, clean_run)
+        assert_same_weights(run, clean_run, STEPS)
 
 
 def test_full_disk_while_logging_names_the_file(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
@@ -161,7 +147,7 @@ def test_out_deleted_mid_train_then_rerun(clean_run: Path, renders: Path, config
     monkeypatch.setattr(checkpoint, "save", _REAL_SAVE)
     assert main(args) == 0  # the command the line gives redoes the run: the weights of an uninterrupted one
     assert _steps(run) == [5, 6]
-    _same_weights(run, clean_run)
+    assert_same_weights(run, clean_run, STEPS)
 
 
 def test_full_disk_mid_eval_then_rerun(clean_run: Path, renders: Path, tmp_path: Path,

@@ -38,3 +38,16 @@ def write_config(path: Path, **sections: dict) -> Path:
         raw[name].update(values)
     path.write_text(yaml.safe_dump(raw))
     return path
+
+
+def assert_same_weights(a: Path, b: Path, step: int) -> None:
+    """The model.safetensors of step `step` in runs `a` and `b` hold equal tensors: exactly on CPU (a CUDA run is not
+    bitwise repeatable, test_loop.test_resume_gives_the_same_curve)."""
+    import torch
+
+    from tk.model.checkpoint import read_state_dict
+
+    wa, wb = (read_state_dict(run / "checkpoints" / f"step-{step:07d}" / "model.safetensors") for run in (a, b))
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        torch.testing.assert_close(wa[k], wb[k], **({} if torch.cuda.is_available() else {"atol": 0, "rtol": 0}))
