@@ -46,7 +46,7 @@ def subset_renders(src: Path, dest: Path, uids: set[str], splits: tuple[str, ...
         return dest
     shutil.rmtree(dest, ignore_errors=True)
     contract.shards_dir(dest).mkdir(parents=True)
-    kept: set[str] = set()
+    shard_of: dict[str, str] = {}  # the objects table names each object's shard: the new folder's names
     index = 0
     for path in contract.shard_paths(src):
         rows = [r for r in contract.read_shard(path).to_pylist()
@@ -58,17 +58,13 @@ def subset_renders(src: Path, dest: Path, uids: set[str], splits: tuple[str, ...
         if record is not None:
             record = {**record, "objects": [o for o in record.get("objects", []) if o["uid"] in names]}
         contract.write_shard(contract.shards_dir(dest) / contract.shard_name(index), rows, record)
-        kept |= names
+        shard_of |= {uid: contract.shard_name(index) for uid in names}
         index += 1
-    if not kept:
+    if not shard_of:
         raise SystemExit(f"bench.generalise: no views of the {len(uids)} chosen objects in {src}"
                          + (f" (splits {', '.join(splits)})" if splits else ""))
-    objects = [r for r in contract.read_objects(src).to_pylist() if r["uid"] in kept]
-    shard_of = {}  # the objects table names each object's shard: the new folder's names
-    for path in contract.shard_paths(dest):
-        for uid in set(contract.read_shard(path, ["uid"])["uid"].to_pylist()):
-            shard_of[uid] = path.name
-    contract.write_objects(dest, [{**r, "shard": shard_of.get(r["uid"])} for r in objects])
+    objects = [r for r in contract.read_objects(src).to_pylist() if r["uid"] in shard_of]
+    contract.write_objects(dest, [{**r, "shard": shard_of[r["uid"]]} for r in objects])
     shutil.copyfile(contract.render_json_path(src), contract.render_json_path(dest))
     stamp.write_text(want)
     return dest
