@@ -10,13 +10,11 @@ from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from tk import yamlfile
-from tk.contracts import manifest as manifest_contract
 from tk.errors import TkError
 from tk.model.config import config_from_dict as model_config_from_dict
-from tk.model.config import load_model_config
+from tk.model.config import DENSITY_THRESHOLD, MESH_RESOLUTION, load_model_config
 from tk.sections import build_section, check_known, setting
 from tk.splits import SPLITS
 from tk.train import remote_read
@@ -238,7 +236,11 @@ class EvalRun:
                                     "(default: the renders' own, when they carry one).")
     gt_meshes: Path | None = setting(None, "Folder of <uid>.glb/.obj/.ply/.stl in the renders' normalised frame, "
                                      "used instead of the surface the render stage stored.")
-    mesh_resolution: int = setting(256, "Marching-cubes grid size (at least 16).")
+    mesh_resolution: int = setting(MESH_RESOLUTION, "Marching-cubes grid size (at least 16).")
+    density_threshold: float = setting(DENSITY_THRESHOLD, "Density level of the isosurface whose Chamfer distance and "
+                                       "F-scores are reported (the official extract_mesh level by default).")
+    density_sweep: str = setting("", "Also score the isosurfaces at these density levels, e.g. 2,5,10,25 (report's "
+                                 "surface_sweep, from the same grid): choose --density-threshold on a validation split.")
     limit: int | None = setting(None, "Evaluate only the first N objects.")
     raw_weights: bool = setting(False, "Evaluate model.safetensors even when the checkpoint has EMA weights "
                                 "(used by default).", cli="--raw-weights")
@@ -254,9 +256,9 @@ class EvalRun:
             raise TkError(f"--baseline {self.baseline}: use white or retrieval")
         if self.views not in ("auto", "all"):
             parse_views(self.views)
-        if self.manifest is not None and not manifest_contract.parquet_path(self.manifest).is_file() \
-                and not Path(self.manifest).is_file():
-            raise TkError(f"--manifest {self.manifest}: no manifest.parquet (give a `tk curate` output folder)")
+        if not self.density_threshold > 0:
+            raise TkError(f"--density-threshold {self.density_threshold:g}: must be above 0")
+        self.sweep_levels  # a one-line error for a malformed --density-sweep
         if self.mesh_resolution < 16:
             raise TkError(f"--mesh-resolution {self.mesh_resolution}: must be at least 16")
         if self.limit is not None and self.limit < 1:
@@ -264,6 +266,19 @@ class EvalRun:
         if self.read_tries < 1 or self.read_budget_s < 0:
             raise TkError(f"--read-tries {self.read_tries} --read-budget-s {self.read_budget_s:g}: tries must be at "
                           "least 1, the budget at least 0")
+
+
+    @property
+    def sweep_levels(self) -> tuple[float, ...]:
+        """--density-sweep as sorted levels (empty: no sweep)."""
+        try:
+            levels = tuple(sorted({float(v) for v in self.density_sweep.split(",") if v.strip()}))
+        except ValueError:
+            levels = (-1.0,)
+        if any(not level > 0 for level in levels):
+            raise TkError(f"--density-sweep {self.density_sweep!r}: use a comma list of density levels above 0, "
+                          "such as 2,5,10,25")
+        return levels
 
 
 def parse_views(spec: str) -> list[int]:

@@ -32,21 +32,18 @@ from tk.contracts.renders import composite, decode_rgba
 from tk.errors import TkError
 from tk.geometry import pixel_rays
 from tk.model import TripoSR
+from tk.model.config import DENSITY_THRESHOLD, MESH_RESOLUTION
 from tk.progress import progress
 from tk.train import geometry, metrics
-from tk.train.config import config_from_dict
-from tk.train.config import parse_views
+from tk.train.config import EvalRun, config_from_dict, parse_views
 from tk.train.data import input_image
 from tk.train.lpips_weights import load_lpips
 from tk.train.meshes import mesh_points, stored_surfaces
-from tk.train.remote_read import BUDGET_S, TRIES, ReadPolicy
+from tk.train.remote_read import ReadPolicy
 from tk.train.shards import ObjectRef, RowReader, ShardIndex, ViewMeta
 
-MESH_RESOLUTION = 256
-DENSITY_THRESHOLD = 25.0  # the official extract_mesh level
 EVAL_CHUNK = 1 << 18  # decoder points per call: full-resolution views and a 256^3 grid would not fit at once
 IMAGE_KEYS = ("psnr", "white_psnr", "ssim", "lpips", "iou")
-BASELINES = ("white", "retrieval")
 SURFACE_KEYS = ("chamfer", *(f"fscore@{t:g}" for t in metrics.F_THRESHOLDS))
 
 
@@ -102,12 +99,27 @@ def image_metrics(pred: np.ndarray, opacity: np.ndarray, rgba: np.ndarray, lpips
 
 
 def shape_metrics(renderer: Any, decoder: Any, code: torch.Tensor, q: np.ndarray, s: float, surface: np.ndarray,
-                  resolution: int = MESH_RESOLUTION, seed: int = 0, search: bool = True) -> dict[str, Any]:
-    """CD and F-scores of the code's isosurface against `surface` (N,3), both in the object's normalised frame."""
-    from tk.model.mesh import mesh_from_scene_code
+                  resolution: int = MESH_RESOLUTION, seed: int = 0, search: bool = True,
+                  threshold: float = DENSITY_THRESHOLD, sweep: Sequence[float] = ()) -> dict[str, Any]:
+    """CD and F-scores of the code's isosurface at density `threshold` against `surface` (N,3), both in the object's
+    normalised frame; with `sweep`, also (row["sweep"][level]) those of the isosurface at each of those levels, from
+    the same density grid: how a level is chosen on validation objects."""
+    from tk.model.mesh import density_grid
+
+    field = density_grid(renderer, decoder, code, resolution).float().cpu().numpy()
+    row = _surface_at(renderer, decoder, code, field, threshold, q, s, surface, seed, search)
+    if sweep:
+        row["sweep"] = {f"{level:g}": _surface_at(renderer, decoder, code, field, level, q, s, surface, seed, search)
+                        for level in sweep}
+    return row
+
+
+def _surface_at(renderer: Any, decoder: Any, code: torch.Tensor, field: np.ndarray, level: float, q: np.ndarray,
+                s: float, surface: np.ndarray, seed: int, search: bool) -> dict[str, Any]:
+    from tk.model.mesh import mesh_from_density
 
     try:
-        mesh = mesh_from_scene_code(renderer, decoder, code, resolution, DENSITY_THRESHOLD, has_vertex_color=False)
+        mesh = mesh_from_density(renderer, decoder, code, field, level, has_vertex_color=False)
     except (ValueError, RuntimeError):  # marching cubes finds no level set: an empty prediction
         mesh = None
     if mesh is None or len(mesh.faces) == 0:
@@ -121,12 +133,14 @@ def shape_metrics(renderer: Any, decoder: Any, code: torch.Tensor, q: np.ndarray
 def evaluate_code(renderer: Any, decoder: Any, code: torch.Tensor, ref: ObjectRef, reader: RowReader,
                   lpips_model: Any, gauge_view: int, views: Sequence[int] | None = None,
                   surface: np.ndarray | None = None, mesh_resolution: int = MESH_RESOLUTION, pictures: int = 2,
-                  search: bool = True) -> tuple[dict[str, Any], list[np.ndarray]]:
+                  search: bool = True, threshold: float = DENSITY_THRESHOLD, sweep: Sequence[float] = ()
+                  ) -> tuple[dict[str, Any], list[np.ndarray]]:
     """Metrics of one scene code (3,C,H,W) expressed in the gauge of `ref.views[gauge_view]`.
 
     `views` are positions in ref.views to score (default: all but gauge_view); `surface` (N,3) the
     ground truth in the normalised frame (None: no surface metrics); `search` False scores the surface in the
-    known pose, with no rotation search (pose errors then count). Returns the object's row (means
+    known pose, with no rotation search (pose errors then count); `threshold` and `sweep` as in shape_metrics.
+    Returns the object's row (means
     over views, plus a `views` list) and [pred, target] images of the first `pictures` views.
     """
     q, s = geometry.canonical_similarity(ref.views[gauge_view].c2w)
@@ -141,7 +155,8 @@ def evaluate_code(renderer: Any, decoder: Any, code: torch.Tensor, ref: ObjectRe
     row: dict[str, Any] = {"uid": ref.uid, "input_view": ref.views[gauge_view].view, "novel_views": len(per_view),
                            **{k: float(np.mean([r[k] for r in per_view])) if per_view else math.nan for k in IMAGE_KEYS}}
     if surface is not None:
-        row.update(shape_metrics(renderer, decoder, code, q, s, surface, mesh_resolution, search=search))
+        row.update(shape_metrics(renderer, decoder, code, q, s, surface, mesh_resolution, search=search,
+                                 threshold=threshold, sweep=sweep))
     row["views"] = per_view
     return row, images
 
@@ -175,7 +190,8 @@ def scored_views(spec: str, held_out: Sequence[int]) -> list[int] | None:
 @torch.no_grad()
 def evaluate_object(model: Any, ref: ObjectRef, reader: RowReader, lpips_model: Any, surface: np.ndarray | None,
                     mesh_resolution: int = MESH_RESOLUTION, views: Sequence[int] | None = None,
-                    retrieval: "Retrieval | None" = None) -> tuple[dict[str, Any] | None, list[np.ndarray]]:
+                    retrieval: "Retrieval | None" = None, threshold: float = DENSITY_THRESHOLD,
+                    sweep: Sequence[float] = ()) -> tuple[dict[str, Any] | None, list[np.ndarray]]:
     """Metrics of one object from its first uncut input view among those not scored, and the grid's pictures:
     [input, pred_1, gt_1, ...]. `views` are view indices to score (None: all but the input). With `retrieval`,
     the row's `retrieval` holds the same metrics for the code of the nearest training object's input view.
@@ -197,12 +213,13 @@ def evaluate_object(model: Any, ref: ObjectRef, reader: RowReader, lpips_model: 
     inp = input_image(rgba, model.cfg.cond_image_size)
     code = model.encode(inp[None].to(device))[0]
     row, images = evaluate_code(model.renderer, model.decoder, code, ref, reader, lpips_model, first, positions,
-                                surface=surface, mesh_resolution=mesh_resolution)
+                                surface=surface, mesh_resolution=mesh_resolution, threshold=threshold, sweep=sweep)
     if retrieval is not None:
         match = retrieval.nearest(inp, exclude_uid=ref.uid)
         other = model.encode(match.image[None].to(device))[0]
         base, base_images = evaluate_code(model.renderer, model.decoder, other, ref, reader, None, first, positions,
-                                          surface=surface, mesh_resolution=mesh_resolution, pictures=1)
+                                          surface=surface, mesh_resolution=mesh_resolution, pictures=1,
+                                          threshold=threshold, sweep=sweep)
         base.pop("views")
         row["retrieval"] = {**{k: v for k, v in base.items() if k not in ("uid", "input_view", "novel_views")},
                             "match_uid": match.uid, "match_view": match.view, "distance": match.distance}
@@ -277,29 +294,31 @@ def object_categories(data: str, manifest: str | Path | None) -> dict[str, str]:
     return {u: c for u, c in zip(table.column("uid").to_pylist(), table.column("category").to_pylist()) if c}
 
 
-def evaluate(checkpoint_dir: str | Path, data: str | Path, out: str | Path, split: str = "test",
-             gt_meshes: str | Path | None = None, mesh_resolution: int = MESH_RESOLUTION, limit: int | None = None,
-             raw_weights: bool = False, views: str = "auto", baseline: str = "white",
-             manifest: str | Path | None = None, read_tries: int = TRIES, read_budget_s: float = BUDGET_S) -> dict:
-    """Evaluate a checkpoint on `split` of `data`; writes report.json, report.md and grid.png into `out`.
+def run(job: EvalRun) -> dict[str, Any]:
+    """Evaluate `job.checkpoint` on `job.split` of `job.data` (tk eval's one entry point); writes report.json,
+    report.md and grid.png into `job.out` and returns the report (its `summary` holds the means over objects).
 
     `views`: auto | all | a comma list (scored_views); `baseline` "retrieval" adds the retrieval baseline, whose
-    library is the `train` split of `data`; `manifest` gives categories when the renders carry none. Reads of remote
-    `data` are retried `read_tries` times within `read_budget_s` (train/remote_read.py); report.json counts them.
+    library is the `train` split of `data`; `manifest` gives categories when the renders carry none; the surface is
+    the isosurface at `density_threshold`, and `density_sweep` levels are scored beside it (report's surface_sweep).
+    Reads of remote `data` are retried `read_tries` times within `read_budget_s` (train/remote_read.py); report.json
+    counts them.
     """
+    checkpoint_dir, data, split, gt_meshes, manifest = job.checkpoint, job.data, job.split, job.gt_meshes, job.manifest
+    mesh_resolution, views, baseline, limit = job.mesh_resolution, job.views, job.baseline, job.limit
     folder = resolve_checkpoint(checkpoint_dir)
     if gt_meshes is not None and not Path(gt_meshes).is_dir():
         raise TkError(f"--gt-meshes {gt_meshes}: no such folder (it holds <uid>.glb/.obj/.ply/.stl meshes)")
-    if baseline not in BASELINES:
-        raise TkError(f"--baseline {baseline!r}: choose {' or '.join(BASELINES)}")
+    if manifest is not None and not manifest_contract.parquet_path(manifest).is_file() and not Path(manifest).is_file():
+        raise TkError(f"--manifest {manifest}: no manifest.parquet (give a `tk curate` output folder)")
     run_cfg = training_config(folder)
     held_out = list(run_cfg.data.exclude_views) if run_cfg is not None else []
     chosen_views = scored_views(views, held_out)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model, weights = load_model(folder, raw_weights)
+    model, weights = load_model(folder, job.raw_weights)
     model = model.to(device)
     model.renderer.set_chunk_size(EVAL_CHUNK)
-    reads = ReadPolicy(read_tries, read_budget_s, "--read-tries, --read-budget-s")
+    reads = ReadPolicy(job.read_tries, job.read_budget_s, "--read-tries, --read-budget-s")
     index = ShardIndex(str(data), split, reads=reads)
     reader = RowReader(index)
     categories = object_categories(str(data), manifest)
@@ -318,7 +337,7 @@ def evaluate(checkpoint_dir: str | Path, data: str | Path, out: str | Path, spli
         for ref in refs:
             surface = stored.get(ref.uid) if gt_meshes is None else mesh_points(gt_meshes, ref.uid, metrics.N_POINTS)
             row, pictures = evaluate_object(model, ref, reader, lpips_model, surface, mesh_resolution, chosen_views,
-                                            retrieval)
+                                            retrieval, job.density_threshold, job.sweep_levels)
             bar.advance(task)
             if row is None:
                 skipped.append(ref.uid)
@@ -334,9 +353,9 @@ def evaluate(checkpoint_dir: str | Path, data: str | Path, out: str | Path, spli
     selection = {"views": views, "scored": chosen_views, "held_out_in_training": held_out,
                  "baseline": baseline, "skipped": skipped}
     report = _report(folder, str(data), split, results, weights, mesh_resolution,
-                     "--gt-meshes" if gt_meshes is not None else "render", selection)
+                     "--gt-meshes" if gt_meshes is not None else "render", selection, job.density_threshold)
     report["read_retries"] = sum(i.retried for i in (index, library) if i is not None)  # remote reads tried again
-    out = Path(out)
+    out = Path(job.out)
     # report.json marks a finished report (bench.generalise reads it): removed first and written last, it is there
     # only beside the report.md and grid.png of its own evaluation, whatever stops this one midway (a full disk)
     (out / "report.json").unlink(missing_ok=True)
@@ -356,13 +375,31 @@ def _means(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _surfaces(rows: list[dict[str, Any]]) -> int:
+    """How many rows have a predicted surface (a finite Chamfer distance)."""
+    return sum(1 for r in rows if "chamfer" in r and not math.isnan(r["chamfer"]))
+
+
+def _sweep(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per swept density level, the surface means over `rows` and how many rows had a surface there."""
+    levels = next((list(r["sweep"]) for r in rows if "sweep" in r), [])
+    out = {}
+    for level in levels:
+        at = [r["sweep"][level] for r in rows if "sweep" in r]
+        means = _means(at)
+        out[level] = {**{k: means[k] for k in SURFACE_KEYS}, "meshes_compared": _surfaces(at), "objects": len(at)}
+    return out
+
+
 def _report(folder: Path, data: str, split: str, results: list[dict[str, Any]], weights: str, resolution: int,
-            truth: str, selection: dict[str, Any]) -> dict[str, Any]:
+            truth: str, selection: dict[str, Any], threshold: float = DENSITY_THRESHOLD) -> dict[str, Any]:
     summary = _means(results)
-    summary["meshes_compared"] = sum(1 for r in results if "chamfer" in r and not math.isnan(r["chamfer"]))
+    summary["meshes_compared"] = _surfaces(results)
     baselines: dict[str, Any] = {"white": {"psnr": summary["white_psnr"]}}
     if selection["baseline"] == "retrieval":
         baselines["retrieval"] = _means([r["retrieval"] for r in results])
+        baselines["retrieval"]["meshes_compared"] = _surfaces([r["retrieval"] for r in results])
+    sweep = _sweep(results)
     groups: dict[str, dict[str, Any]] = {}
     for key in ("category", "split"):
         names = sorted({r[key] for r in results if r.get(key)})
@@ -382,7 +419,9 @@ def _report(folder: Path, data: str, split: str, results: list[dict[str, Any]], 
                       f"every PSNR is capped at {metrics.PSNR_CAP:g} dB (an exact match)",
         "iou": "mask IoU of predicted opacity > 0.5 against render alpha > 0.5",
         "lpips": "VGG, lpips 0.1.4 heads, backbone built by `tk weights lpips`",
-        "mesh": f"marching cubes at {resolution}^3 over the model's box, density {DENSITY_THRESHOLD:g}; "
+        "mesh": f"marching cubes at {resolution}^3 over the model's box, density {threshold:g}"
+                + (" (the official level)" if threshold == DENSITY_THRESHOLD else f" (official {DENSITY_THRESHOLD:g})")
+                + "; an object whose density never reaches it has no surface (Chamfer n/a, F-scores 0); "
                 f"{metrics.N_POINTS} points on it, moved out of the input gauge into the object's normalised frame",
         "ground_truth": gt,
         "surface": "rotation search + ICP (no reflection, no scale); chamfer = plain symmetric mean NN distance in "
@@ -396,8 +435,16 @@ def _report(folder: Path, data: str, split: str, results: list[dict[str, Any]], 
             "never the scored object itself. No LPIPS.")
     if selection["skipped"]:
         protocol["skipped"] = f"{len(selection['skipped'])} object(s) without the scored views or another input view"
-    return {"checkpoint": os.fspath(folder), "data": data, "split": split, "weights": weights, "summary": summary,
-            "baselines": baselines, "groups": groups, "protocol": protocol, "objects": results}
+    report = {"checkpoint": os.fspath(folder), "data": data, "split": split, "weights": weights,
+              "density_threshold": threshold, "summary": summary, "baselines": baselines, "groups": groups,
+              "protocol": protocol, "objects": results}
+    if sweep:
+        report["surface_sweep"] = {"model": sweep}
+        if selection["baseline"] == "retrieval":
+            report["surface_sweep"]["retrieval"] = _sweep([r["retrieval"] for r in results])
+        protocol["surface_sweep"] = ("surface metrics of the isosurfaces at the --density-sweep levels from the same "
+                                     "density grid (choose a level on a validation split, then score test at it)")
+    return report
 
 
 def _group(results: list[dict[str, Any]], key: str, name: str, baseline: str) -> dict[str, Any]:
@@ -431,6 +478,11 @@ def _markdown(report: dict[str, Any]) -> str:
             lines.append(line(f"{name}: model", g["model"]))
             if "retrieval" in g:
                 lines.append(line(f"{name}: retrieval", g["retrieval"]))
+    for name, levels in report.get("surface_sweep", {}).items():
+        lines += ["", f"## Surface by density level: {name}", "", "| level | surfaces | " + " | ".join(SURFACE_KEYS)
+                  + " |", "|" + " --- |" * (len(SURFACE_KEYS) + 2)]
+        lines += [f"| {level} | {m['meshes_compared']}/{m['objects']} | " + " | ".join(_fmt(m[k]) for k in SURFACE_KEYS)
+                  + " |" for level, m in levels.items()]
     lines += ["", "## Per object", "", "| uid | split | category | " + " | ".join(keys) + " | note |",
               "|" + " --- |" * (len(keys) + 4)]
     for r in report["objects"]:
@@ -459,13 +511,3 @@ def _write_grid(path: Path, rows: list[list[np.ndarray]]) -> None:
     with atomic.atomic_path(path) as tmp:
         Image.fromarray((canvas * 255).astype(np.uint8)).save(tmp, format="PNG")
 
-
-from tk.train.config import EvalRun  # noqa: E402  (tk eval's options; beside its entry point)
-
-
-def run(job: EvalRun) -> dict[str, Any]:
-    """Evaluate `job` (tk eval's entry point); the report's `summary` holds the means over objects."""
-    return evaluate(job.checkpoint, job.data, job.out, split=job.split, gt_meshes=job.gt_meshes,
-                    mesh_resolution=job.mesh_resolution, limit=job.limit, raw_weights=job.raw_weights,
-                    views=job.views, baseline=job.baseline, manifest=job.manifest, read_tries=job.read_tries,
-                    read_budget_s=job.read_budget_s)

@@ -33,7 +33,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.generalise.stages import GAP_OBJECTS, Timings, evaluate, release, run_config, train_run
+from bench.generalise.stages import (DENSITY_SWEEP, GAP_OBJECTS, Timings, chosen_level, evaluate, release, run_config,
+                                     train_run)
 
 
 def main() -> None:
@@ -69,16 +70,24 @@ def main() -> None:
             tag = f"seed{seed}-{'all' if size is None else size}"
             raw = run_config(args.config, seed, size, args.max_steps)
             run = train_run(out, tag, raw, renders, timings)
+            sweep = ("--density-sweep", ",".join(f"{v:g}" for v in DENSITY_SWEEP))
+            val = evaluate(out, run, tag, renders, "val", timings, surface=sweep)
+            level = chosen_level(val)  # chosen on validation objects; test is scored at it once
+            at = ("--density-threshold", f"{level:g}")
             entry: dict[str, Any] = {"seed": seed, "size": size, "run": str(run), "steps": raw["train"]["max_steps"],
-                                     "val": evaluate(out, run, tag, renders, "val", timings)["summary"]}
-            val = json.loads((out / "eval" / f"{tag}-val" / "report.json").read_text())
-            entry["val_retrieval"] = val["baselines"]["retrieval"]
+                                     "density_threshold": level, "val": val["surface_sweep"]["model"][f"{level:g}"],
+                                     "val_retrieval": val["surface_sweep"]["retrieval"][f"{level:g}"],
+                                     "val_sweep": val["surface_sweep"]}
+            # the image scores do not depend on the level: the val row is the sweep's row at the chosen level
+            entry["val"] = {**val["summary"], **entry["val"]}
+            entry["val_retrieval"] = {**val["baselines"]["retrieval"], **entry["val_retrieval"]}
             if args.test:
-                test = evaluate(out, run, tag, renders, "test", timings)
+                test = evaluate(out, run, tag, renders, "test", timings, surface=at)
                 entry.update(test=test["summary"], test_retrieval=test["baselines"]["retrieval"],
                              test_groups=test["groups"].get("category", {}))
             if tag == "seed0-all":
-                gap = evaluate(out, run, tag, renders, "train", timings, baseline="white", limit=GAP_OBJECTS)
+                gap = evaluate(out, run, tag, renders, "train", timings, baseline="white", limit=GAP_OBJECTS,
+                               surface=at)
                 entry["train_views"] = gap["summary"]
             results["runs"][tag] = entry
     from tk.train.shards import ShardIndex

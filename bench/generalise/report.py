@@ -43,8 +43,8 @@ def markdown(results: dict[str, Any], test: bool) -> str:
     seeds = ",".join(str(r["seed"]) for r in full)
     head = "| rows | objects | mask IoU | F@0.1 | Chamfer | PSNR | all-white PSNR | PSNR − white |"
     lines = [f"`--config {results['config']}`, {full[0]['steps'] if full else '?'} steps, seeds {seeds} "
-             f"(mean ± sd over seeds); views 12-15 of each object scored from an input among views 0-11.", "",
-             head, "|" + " --- |" * 8]
+             f"(mean ± sd over seeds); views 12-15 of each object scored from an input among views 0-11." + _levels(runs),
+             "", head, "|" + " --- |" * 8]
     splits = (("test", "test objects (never trained on)"), ("val", "validation objects")) if test else \
         (("val", "validation objects"),)
     for split, label in splits:
@@ -82,6 +82,16 @@ def markdown(results: dict[str, Any], test: bool) -> str:
     stages = ", ".join(f"{k} {v / 60:.1f} min" for k, v in t.items())
     lines += ["", f"Stage times (2-core VM, when each stage last ran): {stages}.", ""]
     return "\n".join(lines)
+
+
+def _levels(runs: dict[str, Any]) -> str:
+    """The sentence on the density level each run's surface (Chamfer, F-score) was extracted at."""
+    chosen = {tag: r["density_threshold"] for tag, r in runs.items() if "density_threshold" in r}
+    if not chosen:
+        return " Surfaces at the official density level 25."
+    return (" Surfaces (Chamfer, F@0.1) at the density level each run scored best at by F@0.1 on the validation split "
+            "(tk eval --density-sweep), then test once at it: " + ", ".join(f"{t} {v:g}" for t, v in chosen.items())
+            + ".")
 
 
 def _targets(full: list[dict[str, Any]]) -> str:

@@ -19,6 +19,16 @@ REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "manifests" / "sweethome3d-release.yaml"
 EVAL_MESH_RESOLUTION = 96  # a 32-texel plane's surface: 3 cells a texel (bench/fit uses the same)
 GAP_OBJECTS = 86  # training objects scored for the gap: as many as the test split holds
+# density levels scored on the validation split; the best by F@0.1 is the level test is scored at. A small model's
+# density can stay below the official 25 (no surface at all), so the sweep reaches down to 1
+DENSITY_SWEEP = (1.0, 2.5, 5.0, 10.0, 25.0)
+
+
+def chosen_level(val_report: dict[str, Any]) -> float:
+    """The --density-sweep level of a validation report with the best model F@0.1 (ties: the higher level)."""
+    sweep = val_report["surface_sweep"]["model"]
+    best = max(sweep, key=lambda level: ((sweep[level]["fscore@0.1"] or 0.0), float(level)))
+    return float(best)
 
 
 def tk(*args: str, log: Path | None = None) -> None:
@@ -117,9 +127,10 @@ def train_run(out: Path, tag: str, raw: dict[str, Any], renders: Path, timings: 
 
 
 def evaluate(out: Path, run: Path, tag: str, renders: Path, split: str, timings: Timings, baseline: str = "retrieval",
-             limit: int | None = None, manifest: Path | None = None) -> dict[str, Any]:
+             limit: int | None = None, manifest: Path | None = None, surface: tuple[str, ...] = ()) -> dict[str, Any]:
     """`tk eval` of a run's last checkpoint on one split, cached while the checkpoint's bytes (its checkpoint.json
-    lists their hashes), the command and the code are the same: a run retrained in place keeps its `latest` path."""
+    lists their hashes), the command and the code are the same: a run retrained in place keeps its `latest` path.
+    `surface`: tk eval's density options (--density-sweep on val, --density-threshold on test)."""
     from tk.train import checkpoint
 
     dest = out / "eval" / f"{tag}-{split}"
@@ -127,7 +138,7 @@ def evaluate(out: Path, run: Path, tag: str, renders: Path, split: str, timings:
     report, stamp = dest / "report.json", dest / "bench-key.json"
     args = ["eval", str(run), "--data", str(renders), "--split", split, "--out", str(dest), "--baseline", baseline,
             "--mesh-resolution", str(EVAL_MESH_RESOLUTION), "--manifest", str(manifest or renders.parent / "manifest")] + (
-        ["--limit", str(limit)] if limit else [])
+        ["--limit", str(limit)] if limit else []) + list(surface)
     key = hashlib.sha256((last / "checkpoint.json").read_bytes() + json.dumps(args).encode()
                          + code_fingerprint().encode()).hexdigest()
     cached = report.is_file() and stamp.is_file() and json.loads(stamp.read_text())["key"] == key

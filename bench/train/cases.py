@@ -8,7 +8,6 @@ CUDA-synchronised, the median of 3 after a warm-up step).
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import resource

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tk.errors import TkError
+from tk.model.config import DENSITY_THRESHOLD, MESH_RESOLUTION
 from tk.train.config import TrainRun
 
 
@@ -55,27 +56,32 @@ def test_eval_cli_builds_the_run_and_run_passes_every_field(tmp_path, monkeypatc
 
     seen = {}
 
-    def fake_evaluate(checkpoint_dir, data, out, **kw):
-        seen.update(checkpoint=checkpoint_dir, data=data, out=out, **kw)
+    def fake_run(job):
+        seen.update(dataclasses.asdict(job))
         return {"weights": "ema", "summary": dict.fromkeys(
             ("psnr", "white_psnr", "ssim", "lpips", "iou", "chamfer", "fscore@0.1"), 0.5) | {"objects": 2}}
 
-    monkeypatch.setattr(evaluate, "evaluate", fake_evaluate)
+    monkeypatch.setattr(evaluate, "run", fake_run)
     assert main(["eval", str(tmp_path / "run"), "--data", "renders", "--out", str(tmp_path / "e")]) == 0
     default = EvalRun(checkpoint=tmp_path / "run", data="renders", out=tmp_path / "e")
-    assert seen == dataclasses.asdict(default) and default.mesh_resolution == evaluate.MESH_RESOLUTION
+    assert seen == dataclasses.asdict(default) and default.mesh_resolution == MESH_RESOLUTION
+    assert default.density_threshold == DENSITY_THRESHOLD and default.sweep_levels == ()
     assert "2 object(s), ema weights: PSNR 0.5000" in capsys.readouterr().out
     assert main(["eval", str(tmp_path / "run"), "--data", "renders", "--out", str(tmp_path / "e"), "--split", "val",
-                 "--gt-meshes", str(tmp_path), "--mesh-resolution", "32", "--limit", "1", "--raw-weights"]) == 0
-    assert seen == dataclasses.asdict(EvalRun(checkpoint=tmp_path / "run", data="renders", out=tmp_path / "e",
-                                              split="val", gt_meshes=tmp_path, mesh_resolution=32, limit=1,
-                                              raw_weights=True))
+                 "--gt-meshes", str(tmp_path), "--mesh-resolution", "32", "--limit", "1", "--raw-weights",
+                 "--density-threshold", "5", "--density-sweep", "10,2.5"]) == 0
+    job = EvalRun(checkpoint=tmp_path / "run", data="renders", out=tmp_path / "e", split="val", gt_meshes=tmp_path,
+                  mesh_resolution=32, limit=1, raw_weights=True, density_threshold=5.0, density_sweep="10,2.5")
+    assert seen == dataclasses.asdict(job) and job.sweep_levels == (2.5, 10.0)
 
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--split", "dev"], "--split dev: use train, val, test or all"),
     (["--mesh-resolution", "8"], "--mesh-resolution 8: must be at least 16"),
     (["--limit", "0"], "--limit 0: must be at least 1"),
+    (["--density-threshold", "0"], "--density-threshold 0: must be above 0"),
+    (["--density-sweep", "5,x"], "--density-sweep '5,x': use a comma list of density levels above 0"),
+    (["--density-sweep", "5,-1"], "--density-sweep '5,-1': use a comma list of density levels above 0"),
 ])
 def test_bad_eval_options_are_one_line(tmp_path, capsys, args, message):
     from tk.cli import main

