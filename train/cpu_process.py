@@ -3,9 +3,9 @@
 Two settings make CPU training steps faster, and both belong to the whole process, not to a call: glibc's mallopt
 (train/host_memory.py: freed activations stay mapped, a sixth of a `cpu` step) cannot be undone, and the denormal
 flush (train/denormals.py: 6-11%) is a per-thread flag that threads copy from the thread creating them. So
-tk.train.loop.train() never touches either (a library call leaves the process as it found it), and `tk train`
+tk.train.loop.run() never touches either (a library call leaves the process as it found it), and `tk train`
 applies both before torch runs any operation, so every intra-op thread and every DataLoader worker created later
-inherits them, for the life of the process. A Python program that trains through train() and wants the same
+inherits them, for the life of the process. A Python program that trains through tk.train.loop.run() and wants the same
 speed calls `tune()` at its start, knowing that it changes its whole process.
 """
 

@@ -147,19 +147,12 @@ def _gather(obj: Any) -> list[Any]:
     return out
 
 
-def train(
-    config: str | Path | TrainConfig | None,
-    data: str | Path,
-    out: str | Path,
-    max_steps: int | None = None,
-    resume: bool = False,
-    init: str | Path | None = None,
-    init_dino: str | Path | None = None,
-) -> Path:
-    """Train TripoSR on the renders in `data` into run folder `out`; returns the last checkpoint folder.
+def run(job: TrainRun) -> dict[str, Any]:
+    """Train TripoSR on the renders in `job.data` into the run folder `job.out` (tk train's one entry point); the
+    summary names the run folder and its last checkpoint folder.
 
-    `max_steps` stops the run at that optimiser step; the lr schedule always spans the config's
-    train.max_steps, so a run stopped early and resumed follows the same curve. With `init` (fine-tuning trained
+    `job.max_steps` stops the run at that optimiser step; the lr schedule always spans the config's
+    train.max_steps, so a run stopped early and resumed follows the same curve. With `job.init` (fine-tuning trained
     weights), a config given by name or file takes configs/train/finetune.yaml's lr, warmup and clip wherever it
     does not set them itself, as `tk train --init` does.
 
@@ -167,19 +160,13 @@ def train(
     and applied by `tk train` at its start (tk.train.cpu_process.tune(), which a Python caller may call too), and a
     process group the caller created is left to the caller.
     """
-    out = Path(out)
+    out = Path(job.out)
     dist = distributed.init()
     try:
-        return _train(config, str(data), out, max_steps, resume, init, init_dino, dist)
+        last = _train(job.config, str(job.data), out, job.max_steps, job.resume, job.init, job.init_dino, dist)
     finally:
         distributed.shutdown(dist)  # only a group init() created here
-
-
-def run(job: TrainRun) -> dict[str, Any]:
-    """Run `job` (tk train's entry point); the summary names the run folder and its last checkpoint."""
-    last = train(job.config, job.data, job.out, max_steps=job.max_steps, resume=job.resume, init=job.init,
-                 init_dino=job.init_dino)
-    return {"out": str(job.out), "checkpoint": str(last)}
+    return {"out": str(out), "checkpoint": str(last)}
 
 
 def _train(config: Any, data: str, out: Path, max_steps: int | None, resume: bool, init: Any, init_dino: Any,

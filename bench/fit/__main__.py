@@ -60,7 +60,8 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
     from tk.contracts.renders import decode_rgba
     from tk.train.data import input_image
     from tk.train.meshes import stored_surfaces
-    from tk.train.loop import train
+    from tk.train import loop
+    from tk.train.config import TrainRun
     from tk.train.shards import RowReader, ShardIndex
     from bench.fit.oracle import fit_triplane
 
@@ -104,7 +105,7 @@ def run_lighting(out: Path, per: str, config: str, max_steps: int | None, oracle
     oracle_s = time.perf_counter() - t0
     run = out / f"run-{tag}-{name}-{result_key(cfg.to_dict(), model_key, max_steps, renders_key)}"
     t0 = time.perf_counter()
-    last = train(cfg, str(data), run, max_steps=max_steps, resume=True)
+    last = Path(loop.run(TrainRun(config=cfg, data=str(data), out=run, max_steps=max_steps, resume=True))["checkpoint"])
     timing = run / "bench-seconds.json"  # a rerun reuses a finished run: keep the time of the run that trained it
     if not timing.is_file() or time.perf_counter() - t0 > 60:
         timing.write_text(json.dumps({"train_seconds": time.perf_counter() - t0}))

@@ -64,7 +64,7 @@ def markdown(results: dict[str, Any], test: bool) -> str:
             for name, g in sorted(groups.items(), key=lambda kv: -kv[1]["model"]["objects"]):
                 m, r = g["model"], g.get("retrieval", {})
                 lines.append(f"| {name} | {m['objects']} | {m['iou']:.3f} | {r.get('iou', math.nan):.3f} | "
-                             f"{(m['fscore@0.1'] or math.nan):.3f} | {(r.get('fscore@0.1') or math.nan):.3f} | "
+                             f"{_num(m.get('fscore@0.1')):.3f} | {_num(r.get('fscore@0.1')):.3f} | "
                              f"{m['psnr'] - m['white_psnr']:.2f} |")
     sized = sorted((r for r in runs.values() if r["seed"] == (full[0]["seed"] if full else 0)),
                    key=lambda r: r["size"] or 10**9)
@@ -76,12 +76,17 @@ def markdown(results: dict[str, Any], test: bool) -> str:
         for r in sized:
             m, b = r[split], r[f"{split}_retrieval"]
             lines.append(f"| {r['size'] or results.get('train_objects', 'all')} | {m['iou']:.3f} | {b['iou']:.3f} | "
-                         f"{(m['fscore@0.1'] or math.nan):.3f} | {(b['fscore@0.1'] or math.nan):.3f} | "
+                         f"{_num(m.get('fscore@0.1')):.3f} | {_num(b.get('fscore@0.1')):.3f} | "
                          f"{m['psnr'] - m['white_psnr']:.2f} |")
     t = results.get("timings", {})
     stages = ", ".join(f"{k} {v / 60:.1f} min" for k, v in t.items())
     lines += ["", f"Stage times (2-core VM, when each stage last ran): {stages}.", ""]
     return "\n".join(lines)
+
+
+def _num(value: float | None) -> float:
+    """A metric for a table cell: NaN only when it is missing (None), so that a real 0 prints as 0."""
+    return math.nan if value is None else value
 
 
 def _levels(runs: dict[str, Any]) -> str:

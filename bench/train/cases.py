@@ -70,13 +70,14 @@ def cpu_loop(steps: int, keep: bool) -> dict:
 
     from tk.train import cpu_process, host_memory
     from tk.train.config import load_config
-    from tk.train.loop import train
+    from tk.train import loop
+    from tk.train.config import TrainRun
 
     if not keep:
         host_memory.keep_freed_memory = lambda: False  # the glibc defaults
     cpu_process.tune()  # what `tk train` does at its start; train() itself leaves the process as it is
     with tempfile.TemporaryDirectory() as tmp:
-        train("cpu", RENDERS, Path(tmp) / "run", max_steps=steps)
+        loop.run(TrainRun(config="cpu", data=RENDERS, out=Path(tmp) / "run", max_steps=steps))
         rows = [json.loads(line) for line in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()]
     rates = [r["samples_per_s"] for r in rows if "samples_per_s" in r][1:]
     batch = load_config("cpu").data.batch_size

@@ -102,13 +102,14 @@ def held_out(cfg: DemoConfig) -> list[int]:
 
 def train_step(cfg: DemoConfig, renders: Path, run: Path) -> Path:
     """Train the `cpu` preset on the train split, its last views held out; return the last checkpoint folder."""
-    from tk.train.loop import train
+    from tk.train import loop
+    from tk.train.config import TrainRun
 
     config = with_overrides(load_config("cpu"), data={"exclude_views": held_out(cfg)}, train={
         "max_steps": cfg.train_steps, "seed": cfg.seed, "log_every": max(1, cfg.train_steps // 20),
         "checkpoint_every": cfg.train_steps, "image_every": cfg.train_steps,
     })
-    return train(config, renders, run)
+    return Path(loop.run(TrainRun(config=config, data=str(renders), out=run))["checkpoint"])
 
 
 def score_training_objects(cfg: DemoConfig, renders: Path, checkpoint: Path, out_png: Path,

@@ -46,10 +46,11 @@ def test_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory, renders: Path, test_config: Path, lpips_ready: None) -> Path:
     """One uninterrupted tiny run on the fixture, shared by the overfit, resume and eval tests."""
-    from tk.train.loop import train
+    from tk.train import loop
+    from tk.train.config import TrainRun
 
     out = tmp_path_factory.mktemp("runs") / "tiny"
-    train(test_config, renders, out)
+    loop.run(TrainRun(config=test_config, data=renders, out=out))
     return out
 
 

@@ -69,16 +69,18 @@ def test_no_objects_in_split_or_no_input_view(renders: Path, tmp_path: Path) -> 
 
 
 def test_patch_larger_than_renders(renders: Path, tmp_path: Path, lpips_ready: None) -> None:
-    from tk.train.loop import train
+    from tk.train import loop
+    from tk.train.config import TrainRun
     from train_fixtures import write_config
 
     cfg = write_config(tmp_path / "big.yaml", data={"patch_size": 128})
     with pytest.raises(TkError, match="exceeds the renders"):
-        train(cfg, renders, tmp_path / "run", max_steps=1)
+        loop.run(TrainRun(config=cfg, data=renders, out=tmp_path / "run", max_steps=1))
 
 
 def test_damaged_checkpoint_on_resume(tiny_run: Path, renders: Path, tmp_path: Path) -> None:
-    from tk.train.loop import train
+    from tk.train import loop
+    from tk.train.config import TrainRun
 
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run, symlinks=True)
@@ -88,5 +90,5 @@ def test_damaged_checkpoint_on_resume(tiny_run: Path, renders: Path, tmp_path: P
         fh.seek(2000)
         fh.write(b"\x00" * 64)
     with pytest.raises(TkError, match=r"step-0000040 is damaged .*delete .* to resume from step-0000030"):
-        train(None, renders, run, max_steps=41, resume=True)
+        loop.run(TrainRun(config=None, data=renders, out=run, max_steps=41, resume=True))
     assert (run / "checkpoints" / "step-0000030" / "model.safetensors").read_bytes() == good

@@ -1,5 +1,5 @@
 """CPU training flushes denormal floats to zero, as a setting of the whole `tk train` process (train/denormals.py,
-train/cpu_process.py); a library call to train() leaves the process as it found it (issue 22).
+train/cpu_process.py); a library call to tk.train.loop.run() leaves the process as it found it (issue 22).
 
 As a model trains, some activations and gradients fall below float32's normal range (1.2e-38); x86 cores compute
 with those many times slower, and a trained `cpu` model's steps ran 6-11% slower than with them flushed.
@@ -41,8 +41,9 @@ def test_a_library_train_call_leaves_no_thread_flushing(renders: Path, tmp_path:
     cfg = write_config(tmp_path / "c.yaml", train={"max_steps": 1})
     r = _run(f"""
 import json
-from tk.train.loop import train
-train({str(cfg)!r}, {str(renders)!r}, "run")
+from tk.train import loop
+from tk.train.config import TrainRun
+loop.run(TrainRun(config={str(cfg)!r}, data={str(renders)!r}, out="run"))
 print(json.dumps({{"flushed": flushed_elements()}}))
 """, tmp_path)
     assert r["flushed"] == 0  # no intra-op thread kept a flush from the call

@@ -56,14 +56,16 @@ def test_more_ranks_than_gpus_is_one_clear_error(monkeypatch) -> None:
 
 
 def test_a_process_group_the_caller_created_outlives_train(renders: Path, tmp_path: Path, lpips_ready: None) -> None:
-    """train() used to destroy, in its finally, a process group its caller had created (issue 22)."""
+    """tk.train.loop.run() (then train()) used to destroy, in its finally, a process group its caller had created (issue 22)."""
     import torch.distributed as dist
 
-    from tk.train.loop import train
+    from tk.train import loop
+
+    from tk.train.config import TrainRun
 
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
     try:
-        train(write_config(tmp_path / "c.yaml", train={"max_steps": 1}), renders, tmp_path / "run")
+        loop.run(TrainRun(config=write_config(tmp_path / "c.yaml", train={"max_steps": 1}), data=renders, out=tmp_path / "run"))
         assert dist.is_initialized()  # still the caller's to use and to destroy
     finally:
         if dist.is_initialized():

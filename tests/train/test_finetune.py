@@ -63,21 +63,22 @@ def test_a_run_with_init_saves_and_logs_the_fine_tuning_optimiser(tmp_path: Path
 
 def test_the_python_entry_point_applies_the_fine_tuning_defaults(tmp_path: Path, renders: Path,
                                                                   capsys: pytest.CaptureFixture) -> None:
-    """`tk.train.loop.train(name, ..., init=...)` fine-tunes with the values the CLI uses, not the preset's."""
+    """`tk.train.loop.run(TrainRun(config=name, ..., init=...))` fine-tunes with the values the CLI uses, not the preset's."""
     import torch
 
     from tk.model import TripoSR, load_model_config
-    from tk.train.loop import train
+    from tk.train import loop
+    from tk.train.config import TrainRun
 
     torch.manual_seed(0)
     TripoSR(load_model_config("cpu")).save_pretrained(tmp_path / "ckpt")
     run = tmp_path / "run"
-    train("cpu", renders, run, max_steps=1, init=tmp_path / "ckpt")
+    loop.run(TrainRun(config="cpu", data=renders, out=run, max_steps=1, init=tmp_path / "ckpt"))
     saved = yaml.safe_load((run / "config.yaml").read_text())["optim"]
     ft = finetune_optim()
     assert {k: saved[k] for k in FINETUNE_KEYS} == {k: ft[k] for k in FINETUNE_KEYS}
     assert load_config("cpu").optim.lr != ft["lr"]
     assert f"lr {ft['lr']:g}" in capsys.readouterr().out
     plain = tmp_path / "plain"  # without --init the preset keeps its from-scratch values
-    train("cpu", renders, plain, max_steps=1)
+    loop.run(TrainRun(config="cpu", data=renders, out=plain, max_steps=1))
     assert yaml.safe_load((plain / "config.yaml").read_text())["optim"]["lr"] == load_config("cpu").optim.lr

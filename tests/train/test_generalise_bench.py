@@ -76,6 +76,20 @@ def test_density_level_is_chosen_on_validation_and_stated():
     assert "Surfaces at the official density level 25." in markdown({"config": "g", "runs": runs}, test=False)
 
 
+def test_an_f_score_of_zero_is_printed_as_zero_not_missing():
+    """Objects with no predicted surface score F = 0: the tables must say 0.000, not nan (a missing value)."""
+    from bench.generalise.report import markdown
+
+    group = {"model": _summary(0.5, 0.0, 20.0, n=2), "retrieval": _summary(0.4, 0.0, 20.0, n=2)}
+    runs = {"seed0-all": {"seed": 0, "size": None, "steps": 10, "test": _summary(0.5, 0.0, 20.0),
+                          "test_retrieval": _summary(0.4, 0.0, 20.0), "test_groups": {"Office": group}},
+            "seed0-100": {"seed": 0, "size": 100, "steps": 10, "test": _summary(0.5, 0.0, 20.0),
+                          "test_retrieval": _summary(0.4, 0.0, 20.0)}}
+    text = markdown({"config": "g", "runs": runs}, test=True)
+    assert "| Office | 2 | 0.500 | 0.400 | 0.000 | 0.000 |" in text
+    assert "| 100 | 0.500 | 0.400 | 0.000 | 0.000 |" in text and "nan" not in text
+
+
 def test_replace_block(tmp_path):
     from bench.generalise.report import BEGIN, END, replace_block
 
@@ -107,7 +121,9 @@ def test_training_uses_only_max_objects(tmp_path, renders):
     """data.max_objects: the run's inputs come from that many objects (framing.json counts the input candidates)."""
     from train_fixtures import write_config
 
-    from tk.train.loop import train
+    from tk.train import loop
+
+    from tk.train.config import TrainRun
     from tk.train.shards import ShardIndex
 
     index = ShardIndex(str(renders), "train")
@@ -115,7 +131,7 @@ def test_training_uses_only_max_objects(tmp_path, renders):
     assert len(per_object) == 1 and len(index.objects) == 4
     cfg = write_config(tmp_path / "two.yaml", data={"max_objects": 2},
                        train={"max_steps": 1, "log_every": 1, "checkpoint_every": 1})
-    train(cfg, renders, tmp_path / "run")
+    loop.run(TrainRun(config=cfg, data=renders, out=tmp_path / "run"))
     framing = json.loads((tmp_path / "run" / "framing.json").read_text())
     assert framing["candidates"] == 2 * per_object.pop()
 

@@ -65,11 +65,12 @@ def test_keep_freed_memory_is_a_no_op_without_glibc(monkeypatch: pytest.MonkeyPa
 def test_tk_train_keeps_freed_memory_and_train_does_not(renders: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         lpips_ready: None) -> None:
     """mallopt is process-wide and cannot be undone: `tk train` (the process's owner) applies it before any torch
-    operation; a library call to train() never does (issue 22)."""
+    operation; a library call to tk.train.loop.run() never does (issue 22)."""
     import torch
 
     from tk.cli import main
     from tk.train import cpu_process, denormals, loop
+    from tk.train.config import TrainRun
     from train_fixtures import write_config
 
     calls: list[str] = []
@@ -80,7 +81,7 @@ def test_tk_train_keeps_freed_memory_and_train_does_not(renders: Path, tmp_path:
     monkeypatch.setattr(loop, "run", lambda job: calls.append("train") or real_run(job))
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the CPU path, also on a GPU machine
     cfg = write_config(tmp_path / "c.yaml", train={"max_steps": 1})
-    loop.train(cfg, renders, tmp_path / "lib")
+    real_run(TrainRun(config=cfg, data=renders, out=tmp_path / "lib"))
     assert calls == []  # the library call changed nothing
     assert main(["train", "--config", str(cfg), "--data", str(renders), "--out", str(tmp_path / "cli")]) in (0, None)
     assert calls == ["mallopt", "flush", "train"]

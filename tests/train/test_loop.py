@@ -73,13 +73,14 @@ def test_run_folder_layout(tiny_run: Path) -> None:
 
 
 def test_resume_gives_the_same_curve(tiny_run: Path, renders: Path, test_config: Path, tmp_path: Path) -> None:
-    from tk.train.loop import train
+    from tk.train import loop
+    from tk.train.config import TrainRun
 
     run = tmp_path / "stopped"
-    train(test_config, renders, run, max_steps=12)
+    loop.run(TrainRun(config=test_config, data=renders, out=run, max_steps=12))
     with pytest.raises(TkError, match="--resume"):
-        train(test_config, renders, run, max_steps=16)  # never silently restarts over checkpoints
-    train(None, renders, run, max_steps=16, resume=True)
+        loop.run(TrainRun(config=test_config, data=renders, out=run, max_steps=16))  # never silently restarts over checkpoints
+    loop.run(TrainRun(config=None, data=renders, out=run, max_steps=16, resume=True))
     resumed = {r["step"]: r["loss"] for r in _metrics(run)}
     full = {r["step"]: r["loss"] for r in _metrics(tiny_run)}
     assert sorted(resumed) == list(range(1, 17))
@@ -94,7 +95,8 @@ def test_resume_gives_the_same_curve(tiny_run: Path, renders: Path, test_config:
 def test_nan_loss_is_skipped_then_stops(renders: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                         lpips_ready: None) -> None:
     from tk.train import losses
-    from tk.train.loop import train
+    from tk.train import loop
+    from tk.train.config import TrainRun
 
     real = losses.TrainingLoss.forward
     calls = {"n": 0}
@@ -109,7 +111,7 @@ def test_nan_loss_is_skipped_then_stops(renders: Path, tmp_path: Path, monkeypat
                                                      "checkpoint_every": 2})
     run = tmp_path / "nan"
     with pytest.raises(TkError, match="non-finite 3 steps in a row"):
-        train(cfg, renders, run)
+        loop.run(TrainRun(config=cfg, data=renders, out=run))
     rows = _metrics(run)
     assert [r["step"] for r in rows if "skipped" in r] == [3, 4, 4, 4]
     assert all(math.isfinite(r["loss"]) for r in rows if "loss" in r)
@@ -154,7 +156,8 @@ def test_mask_bce_pushes_back_on_a_saturated_floater() -> None:
 def test_non_finite_gradient_skips_the_step(renders: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                             lpips_ready: None) -> None:
     """A finite loss whose gradient norm is inf/NaN must not reach the optimiser (it would make every weight NaN)."""
-    from tk.train.loop import train
+    from tk.train import loop
+    from tk.train.config import TrainRun
 
     real = torch.nn.utils.clip_grad_norm_
     calls = {"n": 0}
@@ -167,7 +170,7 @@ def test_non_finite_gradient_skips_the_step(renders: Path, tmp_path: Path, monke
     monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", clip)
     cfg = write_config(tmp_path / "inf.yaml", train={"max_steps": 4, "log_every": 1, "checkpoint_every": 4})
     run = tmp_path / "inf"
-    train(cfg, renders, run)
+    loop.run(TrainRun(config=cfg, data=renders, out=run))
     rows = _metrics(run)
     assert [(r["step"], r["skipped"]) for r in rows if "skipped" in r] == [(3, "non-finite gradient")]
     assert [r["step"] for r in rows if "skipped" not in r] == [1, 2, 3, 4]

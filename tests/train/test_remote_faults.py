@@ -130,10 +130,11 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory: pytest.TempPathFactory, several: Path, config: Path, lpips_ready: None) -> Path:
     """The uninterrupted run on clean (local) storage that the others must match."""
-    from tk.train.loop import train
+    from tk.train import loop
+    from tk.train.config import TrainRun
 
     out = tmp_path_factory.mktemp("runs") / "clean"
-    train(config, several, out)
+    loop.run(TrainRun(config=config, data=several, out=out))
     return out
 
 
@@ -236,11 +237,12 @@ def test_a_loader_workers_error_keeps_its_one_line() -> None:
 
 def test_training_over_flaky_storage_retries_and_gives_the_clean_weights(clean_run: Path, remote: str, config: Path,
                                                                          tmp_path: Path) -> None:
-    from tk.train.loop import train
+    from tk.train import loop
+    from tk.train.config import TrainRun
 
     Faults.reset(every=4, delay_s=0.5)
     run = tmp_path / "flaky"
-    train(config, f"flaky://{remote}", run)
+    loop.run(TrainRun(config=config, data=f"flaky://{remote}", out=run))
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == list(range(1, STEPS + 1))
     assert sum(r["read_retries"] for r in rows) == len(Faults.failures) > 0  # every retry is counted, once

@@ -17,10 +17,11 @@ from tk.train import checkpoint
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory, renders: Path, test_config: Path, lpips_ready: None) -> tuple[Path, Path]:
     """Run A (tiny, 2 steps, a checkpoint at step 2) and run B, another run folder holding a valid checkpoint."""
-    from tk.train.loop import train
+    from tk.train import loop
+    from tk.train.config import TrainRun
 
     root = tmp_path_factory.mktemp("two_runs")
-    train(test_config, renders, root / "a", max_steps=2)
+    loop.run(TrainRun(config=test_config, data=renders, out=root / "a", max_steps=2))
     shutil.copytree(root / "a" / "checkpoints" / "step-0000002", root / "b" / "checkpoints" / "step-0000001")
     return root / "a", root / "b"
 
@@ -56,7 +57,8 @@ def test_latest_inside_the_run_still_resolves(two_runs, tmp_path):
 
 
 def test_stale_temp_folders_of_a_killed_save_are_cleaned_at_the_next_start(two_runs, tmp_path, renders, test_config):
-    from tk.train.loop import train
+    from tk.train import loop
+    from tk.train.config import TrainRun
 
     a = tmp_path / "a"
     shutil.copytree(two_runs[0], a, symlinks=True)
@@ -64,14 +66,15 @@ def test_stale_temp_folders_of_a_killed_save_are_cleaned_at_the_next_start(two_r
     stale.mkdir()
     (stale / "model.safetensors").write_bytes(b"\0" * 1024)
     (a / "checkpoints" / ".latest.tmp-99999").symlink_to("step-0000002")
-    last = train(None, renders, a, max_steps=3, resume=True)
+    last = Path(loop.run(TrainRun(config=None, data=renders, out=a, max_steps=3, resume=True))["checkpoint"])
     assert last.name == "step-0000003" and checkpoint.verify(last)["step"] == 3
     assert sorted(p.name for p in (a / "checkpoints").iterdir()) == ["latest", "step-0000002", "step-0000003"]
 
 
 def test_resume_with_another_config_is_refused_in_one_line(two_runs, tmp_path, renders, test_config, capsys):
     """`--resume` used to take the run's saved config silently whatever `--config` said (issue 22)."""
-    from tk.train.loop import train
+    from tk.train import loop
+    from tk.train.config import TrainRun
 
     a = tmp_path / "a"
     shutil.copytree(two_runs[0], a, symlinks=True)
@@ -80,4 +83,5 @@ def test_resume_with_another_config_is_refused_in_one_line(two_runs, tmp_path, r
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --config tiny differs from") and "train.max_steps" in err and "\n" not in err
     assert _snapshot(a) == before  # nothing touched
-    assert train(test_config, renders, a, max_steps=3, resume=True).name == "step-0000003"  # the same config resumes
+    again = loop.run(TrainRun(config=test_config, data=renders, out=a, max_steps=3, resume=True))
+    assert Path(again["checkpoint"]).name == "step-0000003"  # the same config resumes

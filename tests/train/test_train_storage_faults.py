@@ -34,10 +34,11 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory: pytest.TempPathFactory, renders: Path, config: Path, lpips_ready: None) -> Path:
     """The uninterrupted run the others must match."""
-    from tk.train.loop import train
+    from tk.train import loop
+    from tk.train.config import TrainRun
 
     out = tmp_path_factory.mktemp("runs") / "clean"
-    train(config, renders, out)
+    loop.run(TrainRun(config=config, data=renders, out=out))
     return out
 
 
