@@ -26,7 +26,7 @@ from tk.geometry import rng_for
 from tk.model import infer
 from tk.render.pipeline import RenderConfig, run as render
 from tk.render.preview import contact_sheet
-from tk.train.config import load_config, with_overrides
+from tk.train.config import TrainRun, load_config, with_overrides
 from tk.train.meshes import stored_surfaces
 from tk.train.shards import RowReader, ShardIndex
 
@@ -103,7 +103,6 @@ def held_out(cfg: DemoConfig) -> list[int]:
 def train_step(cfg: DemoConfig, renders: Path, run: Path) -> Path:
     """Train the `cpu` preset on the train split, its last views held out; return the last checkpoint folder."""
     from tk.train import loop
-    from tk.train.config import TrainRun
 
     config = with_overrides(load_config("cpu"), data={"exclude_views": held_out(cfg)}, train={
         "max_steps": cfg.train_steps, "seed": cfg.seed, "log_every": max(1, cfg.train_steps // 20),
