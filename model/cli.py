@@ -21,7 +21,8 @@ INFER_HELP = """Reconstruct a textured mesh from each image (official TripoSR pr
 def infer_run(cfg: InferConfig) -> None:
     """Run `tk infer` with `cfg` and print where each mesh went."""
     s = run(cfg)
-    typer.echo(f"object framed to {s['foreground_ratio']:.2f} of the image ({s['foreground_ratio_from']})")
+    typer.echo(f"object framed to {s['foreground_ratio']:.2f} of the image ({s['foreground_ratio_from']}); "
+               f"surface at density {s['threshold']:g} ({s['threshold_from']})")
     for r in s["results"]:
         note = f"  ({r['warning']})" if "warning" in r else ""
         typer.echo(f"{r['image']} -> {r['dir']}  {r['vertices']} vertices, {r['faces']} faces{note}")

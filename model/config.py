@@ -25,6 +25,39 @@ PRESETS = ("tiny", "cpu", "small", "triposr")
 # the official extract_mesh defaults (tsr/system.py): the density_act isosurface level and the marching-cubes grid
 DENSITY_THRESHOLD = 25.0
 MESH_RESOLUTION = 256
+# A checkpoint folder may name the isosurface level chosen for it (e.g. on a validation split with
+# `tk eval --density-sweep`): a small model's densities can stay below the official 25 everywhere.
+SURFACE_FILE = "surface.json"
+
+
+
+def read_surface_level(model_dir: str | Path) -> tuple[float, str]:
+    """(density level, where it came from) for a model folder: its surface.json, else the official 25.
+
+    A surface.json that cannot be read or holds no level above 0 is refused in one line, not ignored: a user who
+    wrote one meant it."""
+    path = Path(model_dir) / SURFACE_FILE
+    if not path.is_file():
+        return DENSITY_THRESHOLD, f"official TripoSR level (no {SURFACE_FILE} in the model folder)"
+    try:
+        record = json.loads(path.read_text())
+        level = float(record["density_threshold"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise TkError(f"{path}: not a surface level file ({{\"density_threshold\": LEVEL, \"chosen_by\": ...}}): "
+                      f"{e}") from None
+    if not level > 0:
+        raise TkError(f"{path}: density_threshold {level:g} must be above 0")
+    return level, f"{SURFACE_FILE} ({record.get('chosen_by') or 'chosen for this model'})"
+
+
+def write_surface_level(model_dir: str | Path, level: float, chosen_by: str) -> Path:
+    """Record in a model folder the isosurface level chosen for it and how it was chosen."""
+    if not level > 0:
+        raise TkError(f"density level {level:g} must be above 0")
+    path = Path(model_dir) / SURFACE_FILE
+    write_text(path, json.dumps({"density_threshold": float(level), "chosen_by": chosen_by}, indent=1) + "\n")
+    return path
+
 
 # ViT hidden_act values tk implements (tk.model.vit.ACTIVATIONS): the parameter-free ones of transformers' ACT2FN.
 VIT_ACTIVATIONS = ("gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate", "gelu_10",

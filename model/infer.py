@@ -17,7 +17,7 @@ import numpy as np
 from tk import framing
 from tk.atomic import atomic_path, replace
 from tk.errors import TkError
-from tk.model.config import DENSITY_THRESHOLD, MESH_RESOLUTION
+from tk.model.config import DENSITY_THRESHOLD, MESH_RESOLUTION, read_surface_level
 from tk.progress import progress
 from tk.sections import setting
 
@@ -37,7 +37,9 @@ class InferConfig:
         None, "Checkpoint folder: config.yaml + model.safetensors or model.ckpt (default: the model trained on the "
         "Sweet Home 3D collection shipped in the repo, models/sweethome3d-cpu).", cli="--model")
     resolution: int = setting(MESH_RESOLUTION, "Marching-cubes grid resolution.")
-    threshold: float = setting(DENSITY_THRESHOLD, "Density isosurface level.")
+    threshold: float | None = setting(
+        None, "Density isosurface level; default: the level chosen for the model (surface.json in the checkpoint, "
+        f"e.g. on a validation split with tk eval --density-sweep), or {DENSITY_THRESHOLD:g} (the official level).")
     foreground_ratio: float | None = setting(
         None, "Share of the frame the object spans after cropping; default: the median of the model's training "
         "inputs (framing.json in the checkpoint), or 0.85 (the official value) for checkpoints without it.")
@@ -60,6 +62,8 @@ class InferConfig:
             raise TkError(f"--format {','.join(self.formats)}: choose from {','.join(MESH_FORMATS)}")
         if self.turntable_views < 0 or self.turntable_size < 8:
             raise TkError("--turntable-views must be >= 0 and --turntable-size >= 8")
+        if self.threshold is not None and not self.threshold > 0:
+            raise TkError(f"--threshold {self.threshold:g} must be above 0 ({DENSITY_THRESHOLD:g} is the official level)")
         if self.chunk_size < 0:
             raise TkError(f"--chunk-size {self.chunk_size} must be >= 0 (0: no chunking)")
 
@@ -127,6 +131,10 @@ def run(cfg: InferConfig) -> dict[str, Any]:
     if cfg.foreground_ratio is None:  # the framing the model was trained with (one rule: tk.framing)
         ratio, source = framing.read_ratio(model_dir)
         cfg = dataclasses.replace(cfg, foreground_ratio=ratio)
+    level_from = "--threshold"
+    if cfg.threshold is None:  # the level chosen for this model, if any (tk.model.config.SURFACE_FILE)
+        level, level_from = read_surface_level(model_dir)
+        cfg = dataclasses.replace(cfg, threshold=level)
     paths = list(cfg.images)
     if not paths:
         raise TkError("no input images given: tk infer IMAGE... --model DIR --out DIR")
@@ -145,9 +153,11 @@ def run(cfg: InferConfig) -> dict[str, Any]:
                 code = model([image], device=cfg.device)[0]
                 result = _write_outputs(model, code, staging, folder, cfg)
             results.append({"image": str(path), "dir": str(folder), "input": str(folder / "input.png"),
-                            "foreground_ratio": cfg.foreground_ratio, "foreground_ratio_from": source, **result})
+                            "foreground_ratio": cfg.foreground_ratio, "foreground_ratio_from": source,
+                            "threshold": cfg.threshold, **result})
             bar.advance(task)
-    return {"foreground_ratio": cfg.foreground_ratio, "foreground_ratio_from": source, "results": results}
+    return {"foreground_ratio": cfg.foreground_ratio, "foreground_ratio_from": source, "threshold": cfg.threshold,
+            "threshold_from": level_from, "results": results}
 
 
 @contextlib.contextmanager

@@ -237,8 +237,9 @@ class EvalRun:
     gt_meshes: Path | None = setting(None, "Folder of <uid>.glb/.obj/.ply/.stl in the renders' normalised frame, "
                                      "used instead of the surface the render stage stored.")
     mesh_resolution: int = setting(MESH_RESOLUTION, "Marching-cubes grid size (at least 16).")
-    density_threshold: float = setting(DENSITY_THRESHOLD, "Density level of the isosurface whose Chamfer distance and "
-                                       "F-scores are reported (the official extract_mesh level by default).")
+    density_threshold: float | None = setting(
+        None, "Density level of the isosurface whose Chamfer distance and F-scores are reported; default: the level "
+        f"chosen for the checkpoint (its surface.json), else {DENSITY_THRESHOLD:g} (the official extract_mesh level).")
     density_sweep: str = setting("", "Also score the isosurfaces at these density levels, e.g. 2,5,10,25 (report's "
                                  "surface_sweep, from the same grid): choose --density-threshold on a validation split.")
     limit: int | None = setting(None, "Evaluate only the first N objects.")
@@ -256,7 +257,7 @@ class EvalRun:
             raise TkError(f"--baseline {self.baseline}: use white or retrieval")
         if self.views not in ("auto", "all"):
             parse_views(self.views)
-        if not self.density_threshold > 0:
+        if self.density_threshold is not None and not self.density_threshold > 0:
             raise TkError(f"--density-threshold {self.density_threshold:g}: must be above 0")
         self.sweep_levels  # a one-line error for a malformed --density-sweep
         if self.mesh_resolution < 16:

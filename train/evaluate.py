@@ -32,7 +32,7 @@ from tk.contracts.renders import composite, decode_rgba
 from tk.errors import TkError
 from tk.geometry import pixel_rays
 from tk.model import TripoSR
-from tk.model.config import DENSITY_THRESHOLD, MESH_RESOLUTION
+from tk.model.config import DENSITY_THRESHOLD, MESH_RESOLUTION, read_surface_level
 from tk.progress import progress
 from tk.train import geometry, metrics
 from tk.train.config import EvalRun, config_from_dict, parse_views
@@ -311,6 +311,10 @@ def run(job: EvalRun) -> dict[str, Any]:
         raise TkError(f"--gt-meshes {gt_meshes}: no such folder (it holds <uid>.glb/.obj/.ply/.stl meshes)")
     if manifest is not None and not manifest_contract.parquet_path(manifest).is_file() and not Path(manifest).is_file():
         raise TkError(f"--manifest {manifest}: no manifest.parquet (give a `tk curate` output folder)")
+    if job.density_threshold is not None:
+        level, level_from = job.density_threshold, "--density-threshold"
+    else:  # the level chosen for this checkpoint (surface.json), else the official one
+        level, level_from = read_surface_level(folder)
     run_cfg = training_config(folder)
     held_out = list(run_cfg.data.exclude_views) if run_cfg is not None else []
     chosen_views = scored_views(views, held_out)
@@ -337,7 +341,7 @@ def run(job: EvalRun) -> dict[str, Any]:
         for ref in refs:
             surface = stored.get(ref.uid) if gt_meshes is None else mesh_points(gt_meshes, ref.uid, metrics.N_POINTS)
             row, pictures = evaluate_object(model, ref, reader, lpips_model, surface, mesh_resolution, chosen_views,
-                                            retrieval, job.density_threshold, job.sweep_levels)
+                                            retrieval, level, job.sweep_levels)
             bar.advance(task)
             if row is None:
                 skipped.append(ref.uid)
@@ -353,7 +357,7 @@ def run(job: EvalRun) -> dict[str, Any]:
     selection = {"views": views, "scored": chosen_views, "held_out_in_training": held_out,
                  "baseline": baseline, "skipped": skipped}
     report = _report(folder, str(data), split, results, weights, mesh_resolution,
-                     "--gt-meshes" if gt_meshes is not None else "render", selection, job.density_threshold)
+                     "--gt-meshes" if gt_meshes is not None else "render", selection, level, level_from)
     report["read_retries"] = sum(i.retried for i in (index, library) if i is not None)  # remote reads tried again
     out = Path(job.out)
     # report.json marks a finished report (bench.generalise reads it): removed first and written last, it is there
@@ -392,7 +396,8 @@ def _sweep(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _report(folder: Path, data: str, split: str, results: list[dict[str, Any]], weights: str, resolution: int,
-            truth: str, selection: dict[str, Any], threshold: float = DENSITY_THRESHOLD) -> dict[str, Any]:
+            truth: str, selection: dict[str, Any], threshold: float = DENSITY_THRESHOLD,
+            threshold_from: str = "the official level") -> dict[str, Any]:
     summary = _means(results)
     summary["meshes_compared"] = _surfaces(results)
     baselines: dict[str, Any] = {"white": {"psnr": summary["white_psnr"]}}
@@ -419,8 +424,8 @@ def _report(folder: Path, data: str, split: str, results: list[dict[str, Any]], 
                       f"every PSNR is capped at {metrics.PSNR_CAP:g} dB (an exact match)",
         "iou": "mask IoU of predicted opacity > 0.5 against render alpha > 0.5",
         "lpips": "VGG, lpips 0.1.4 heads, backbone built by `tk weights lpips`",
-        "mesh": f"marching cubes at {resolution}^3 over the model's box, density {threshold:g}"
-                + (" (the official level)" if threshold == DENSITY_THRESHOLD else f" (official {DENSITY_THRESHOLD:g})")
+        "mesh": f"marching cubes at {resolution}^3 over the model's box, density {threshold:g} ({threshold_from}"
+                + ("" if threshold == DENSITY_THRESHOLD else f"; official {DENSITY_THRESHOLD:g}") + ")"
                 + "; an object whose density never reaches it has no surface (Chamfer n/a, F-scores 0); "
                 f"{metrics.N_POINTS} points on it, moved out of the input gauge into the object's normalised frame",
         "ground_truth": gt,
@@ -436,7 +441,7 @@ def _report(folder: Path, data: str, split: str, results: list[dict[str, Any]], 
     if selection["skipped"]:
         protocol["skipped"] = f"{len(selection['skipped'])} object(s) without the scored views or another input view"
     report = {"checkpoint": os.fspath(folder), "data": data, "split": split, "weights": weights,
-              "density_threshold": threshold, "summary": summary, "baselines": baselines, "groups": groups,
+              "density_threshold": threshold, "density_threshold_from": threshold_from, "summary": summary, "baselines": baselines, "groups": groups,
               "protocol": protocol, "objects": results}
     if sweep:
         report["surface_sweep"] = {"model": sweep}

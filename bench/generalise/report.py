@@ -182,10 +182,15 @@ def curve_figure(results: dict[str, Any], dest: Path, split: str) -> None:
         ax.plot(xs, [r[split][key] for r in runs], "o-", label="model")
         ax.plot(xs, [r[f"{split}_retrieval"][key] for r in runs], "s--", label="retrieval baseline")
         ax.set_xscale("log")
+        ax.set_xticks(xs, [str(x) for x in xs])  # the sizes themselves: log-scale labels like 3x10^2 overlap
+        ax.minorticks_off()
         ax.set_xlabel("training objects")
         ax.set_ylabel(f"{name} ({split} objects)")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
+    levels = sorted({r["density_threshold"] for r in runs if "density_threshold" in r})
+    if levels:
+        axes[1].set_title("surface at each run's level chosen on val", fontsize=8)
     fig.tight_layout()
     fig.savefig(dest, dpi=150)
     plt.close(fig)

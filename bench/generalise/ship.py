@@ -9,6 +9,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from tk.model.config import DENSITY_THRESHOLD, SURFACE_FILE, write_surface_level
+
 MODEL_FILES = ("config.yaml", "model.safetensors", "framing.json")  # not train_state.pt: optimiser state, 2x the size
 
 
@@ -43,6 +45,11 @@ def ship(run: Path, release: Path, results: dict[str, Any], dest: Path) -> None:
             "checkpoint": last.name}
     (dest / "release.json").write_text(json.dumps(info, indent=1) + "\n")
     entry = results["runs"]["seed0-all"]
+    level = entry.get("density_threshold", DENSITY_THRESHOLD)
+    (dest / SURFACE_FILE).unlink(missing_ok=True)
+    if "density_threshold" in entry:  # the level chosen on the validation split: what tk infer extracts at
+        write_surface_level(dest, level, "best F@0.1 on the validation split of the release, tk eval --density-sweep "
+                            "1,2.5,5,10,25")
     test, base = entry.get("test", {}), entry.get("test_retrieval", {})
 
     def fmt(m: dict[str, Any], k: str) -> str:
@@ -69,8 +76,11 @@ def ship(run: Path, release: Path, results: dict[str, Any], dest: Path) -> None:
         "",
         "docs/train.md (\"Does it reconstruct objects it never saw?\") has the full table and what limits it. "
         "Inputs: an RGBA image of one object; `tk infer photo.png --out recon/` uses this model by default. It has "
-        "seen 64² renders of furniture and household objects only. Its densities often peak below the official "
-        "isosurface level 25 (the level `tk eval` scores at): `tk infer --threshold 5` extracts its blob.",
+        "seen 64² renders of furniture and household objects only. " + (
+            f"Its densities often peak below the official isosurface level 25: surface.json holds the level chosen "
+            f"on the validation split ({level:g}), which `tk infer` and `tk eval` use unless given --threshold / "
+            f"--density-threshold; the scores above are at that level." if level != DENSITY_THRESHOLD else
+            "Surfaces at the official isosurface level 25."),
         "", "License: the weights are derived from CC0 and CC-BY-3.0 models; the release's ATTRIBUTION.md credits "
         "every creator (`tk release build manifests/sweethome3d-release.yaml` writes it).", ""]
     (dest / "README.md").write_text("\n".join(lines))

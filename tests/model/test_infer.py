@@ -3,7 +3,6 @@ with vertex colours, turntables, real RGBA renders, and one-line errors for bad 
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -117,3 +116,34 @@ def test_bad_model_folder_and_options_are_one_line(tiny_ref_dir, tmp_path, capsy
     code, _, err = run(["infer", str(img), "--model", str(tiny_ref_dir), "--out", str(tmp_path / "o"),
                         "--format", "fbx"], capsys)
     assert code == 2 and "choose from glb,obj,ply" in err
+
+
+def test_the_models_own_surface_level_is_the_default(tiny_ref_dir, tmp_path, capsys):
+    """A checkpoint's surface.json (the level chosen for it) is what tk infer extracts at without --threshold; an
+    explicit --threshold wins; a broken surface.json is one line, not silently the official level."""
+    import shutil
+
+    from tk.model.config import read_surface_level, write_surface_level
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_ref_dir, model)
+    assert read_surface_level(model)[0] == 25.0
+    grid = torch.load(tiny_ref_dir / "grid.pt", weights_only=True)["density_act"].numpy()
+    level = float(np.quantile(grid, 0.9))  # a level the field crosses, far from 25
+    write_surface_level(model, level, "test: the 90th percentile of the field")
+    assert read_surface_level(model) == (level, "surface.json (test: the 90th percentile of the field)")
+    args = ["infer", str(tiny_ref_dir / "input.png"), "--model", str(model), "--prepared", "--resolution", "16",
+            "--format", "obj", *FAST]
+    code, out, err = run([*args, "--out", str(tmp_path / "own")], capsys)
+    assert code == 0, err
+    assert f"surface at density {level:g} (surface.json (test: the 90th percentile of the field))" in out
+    code, out, err = run([*args, "--out", str(tmp_path / "given"), "--threshold", "25"], capsys)
+    assert code == 0 and "surface at density 25 (--threshold)" in out
+    own = (tmp_path / "own" / "input" / "mesh.obj").read_text().count("\nv ")
+    given = (tmp_path / "given" / "input" / "mesh.obj").read_text().count("\nv ")
+    assert own != given  # a different level, a different surface
+    (model / "surface.json").write_text('{"density_threshold": "low"}')
+    code, _, err = run([*args, "--out", str(tmp_path / "bad")], capsys)
+    assert code == 2 and "surface.json: not a surface level file" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run([*args, "--out", str(tmp_path / "bad"), "--threshold", "0"], capsys)
+    assert code == 2 and "--threshold 0 must be above 0" in err

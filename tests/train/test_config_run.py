@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tk.errors import TkError
-from tk.model.config import DENSITY_THRESHOLD, MESH_RESOLUTION
+from tk.model.config import MESH_RESOLUTION
 from tk.train.config import TrainRun
 
 
@@ -23,11 +23,12 @@ def test_run_passes_every_field_to_the_loop(tmp_path, monkeypatch):
 
     seen = {}
 
-    def fake_train(config, data, out, **kw):
-        seen.update(config=config, data=data, out=out, **kw)
+    def fake_train(config, data, out, max_steps, resume, init, init_dino, dist):
+        seen.update(config=config, data=data, out=out, max_steps=max_steps, resume=resume, init=init,
+                    init_dino=init_dino)
         return Path(out) / "checkpoints" / "step-3"
 
-    monkeypatch.setattr(loop, "train", fake_train)
+    monkeypatch.setattr(loop, "_train", fake_train)
     job = TrainRun(data="renders", out=tmp_path, config="tiny", max_steps=3, init=tmp_path / "ck", init_dino=None)
     assert loop.run(job) == {"out": str(tmp_path), "checkpoint": str(tmp_path / "checkpoints" / "step-3")}
     assert seen == dataclasses.asdict(job)
@@ -65,7 +66,7 @@ def test_eval_cli_builds_the_run_and_run_passes_every_field(tmp_path, monkeypatc
     assert main(["eval", str(tmp_path / "run"), "--data", "renders", "--out", str(tmp_path / "e")]) == 0
     default = EvalRun(checkpoint=tmp_path / "run", data="renders", out=tmp_path / "e")
     assert seen == dataclasses.asdict(default) and default.mesh_resolution == MESH_RESOLUTION
-    assert default.density_threshold == DENSITY_THRESHOLD and default.sweep_levels == ()
+    assert default.density_threshold is None and default.sweep_levels == ()  # None: the checkpoint's level
     assert "2 object(s), ema weights: PSNR 0.5000" in capsys.readouterr().out
     assert main(["eval", str(tmp_path / "run"), "--data", "renders", "--out", str(tmp_path / "e"), "--split", "val",
                  "--gt-meshes", str(tmp_path), "--mesh-resolution", "32", "--limit", "1", "--raw-weights",

@@ -159,5 +159,17 @@ def test_density_sweep_scores_each_level_from_the_same_grid(tiny_run, renders, t
     assert sweep["1"]["meshes_compared"] == report["summary"]["meshes_compared"] == 2
     assert sweep["1e+09"]["meshes_compared"] == 0 and sweep["1e+09"]["fscore@0.1"] == 0.0
     assert sweep["1e+09"]["chamfer"] is None
-    assert "density 1 (official 25)" in report["protocol"]["mesh"]
+    assert "density 1 (--density-threshold; official 25)" in report["protocol"]["mesh"]
+    # without --density-threshold: the level chosen for the checkpoint (its surface.json), else the official 25
+    from tk.model.config import write_surface_level
+    from tk.train.evaluate import resolve_checkpoint
+
+    write_surface_level(resolve_checkpoint(tiny_run), 1.0, "test")
+    try:
+        own = evaluate.run(EvalRun(checkpoint=tiny_run, data=renders, out=tmp_path / "own", split="train",
+                                   mesh_resolution=24, limit=2))
+    finally:
+        (resolve_checkpoint(tiny_run) / "surface.json").unlink()
+    assert own["density_threshold"] == 1.0 and own["density_threshold_from"] == "surface.json (test)"
+    assert own["summary"]["fscore@0.1"] == pytest.approx(report["summary"]["fscore@0.1"])
     assert "## Surface by density level: model" in (tmp_path / "s" / "report.md").read_text()

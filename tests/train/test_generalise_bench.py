@@ -189,3 +189,25 @@ def test_finetune_table_says_whether_fine_tuning_won():
     assert "on IoU and F@0.1: **yes** (IoU 0.600 vs 0.500" in text
     ft["rows"]["from scratch"] = row(0.5, 0.35)  # better F: fine-tuning must win on both
     assert "**no**" in markdown(ft)
+
+
+def test_ship_records_the_level_chosen_on_validation(tmp_path, tiny_run):
+    """The shipped model carries the density level its run chose on val (surface.json), which tk infer then uses."""
+    from bench.generalise.ship import ship
+    from tk.model.config import read_surface_level
+
+    release = tmp_path / "release"
+    release.mkdir()
+    (release / "RELEASE.json").write_text(json.dumps({"name": "tk-sweethome3d", "version": "0.1.0"}))
+    (release / "SHA256SUMS").write_text("0" * 64 + "  renders/objects.parquet\n")
+    test = _summary(0.5, 0.6, 20.0)
+    entry = {"steps": 40, "density_threshold": 10.0, "test": test, "test_retrieval": _summary(0.5, 0.5, 20.0)}
+    dest = tmp_path / "model"
+    ship(tiny_run, release, {"runs": {"seed0-all": entry}}, dest)
+    level, source = read_surface_level(dest)
+    assert level == 10.0 and "validation split" in source
+    card = (dest / "README.md").read_text()
+    assert "the level chosen on the validation split (10)" in card and "| this model | 0.500 | 0.600 |" in card
+    del entry["density_threshold"]
+    ship(tiny_run, release, {"runs": {"seed0-all": entry}}, dest)  # re-shipped without a choice: the official level
+    assert read_surface_level(dest)[0] == 25.0 and "official isosurface level 25" in (dest / "README.md").read_text()
