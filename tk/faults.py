@@ -269,6 +269,8 @@ def kept_note(argv: list[str], code: int | None = None) -> str | None:
         if stage == "release" and len(words) > 1 and words[1] in ("build", "rebuild") and out:
             work = Path(out).parent / f".{Path(out).name}.work"  # tk.release.build's folder of the stages' outputs
             kept = f"; the stages' finished work is kept in {work} and reused" if work.is_dir() else ""
+            if code == E.ENOENT and not work.is_dir():
+                kept = "; the stages' finished work went with the folder"
             return f"the release folder was not created{kept}"
     except OSError:
         return None  # the folder itself is gone or unreadable: the cause says so
