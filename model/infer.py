@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import glob
 import os
 import shutil
@@ -14,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tk import framing
+from tk import faults, framing
 from tk.atomic import atomic_path, replace
 from tk.errors import TkError
 from tk.model.config import DENSITY_THRESHOLD, MESH_RESOLUTION, read_surface_level
@@ -142,34 +143,54 @@ def run(cfg: InferConfig) -> dict[str, Any]:
     model = TripoSR.from_pretrained(model_dir).to(cfg.device).eval()
     model.renderer.set_chunk_size(cfg.chunk_size)
     out_dir = cfg.out
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # read-only or not writable: one line naming --out
+        err = faults.as_storage_error(e, out_dir)
+        if err is None:
+            raise
+        raise err from e
     results = []
-    with progress() as bar, torch.no_grad():
+    # --out held open: deleted mid-run, the run stops in one line instead of writing the rest of its images into a
+    # folder of that name made again by the writes (tk.atomic makes missing folders)
+    with faults.HeldFolder(out_dir) as held, progress() as bar, torch.no_grad():
         task = bar.add_task("infer", total=len(paths))
-        for path, name, image in zip(paths, _folder_names(paths), prepared):
-            folder = out_dir / name
-            with _staged(folder) as staging:
-                with atomic_path(staging / "input.png") as tmp:
-                    Image.fromarray(image).save(tmp, format="PNG")
-                code = model([image], device=cfg.device)[0]
-                result = _write_outputs(model, code, staging, folder, cfg)
-            results.append({"image": str(path), "dir": str(folder), "input": str(folder / "input.png"),
-                            "foreground_ratio": cfg.foreground_ratio, "foreground_ratio_from": source,
-                            "threshold": cfg.threshold, **result})
-            bar.advance(task)
+        try:
+            for path, name, image in zip(paths, _folder_names(paths), prepared):
+                held.check()
+                folder = out_dir / name
+                with _staged(folder, held) as staging:
+                    with atomic_path(staging / "input.png") as tmp:
+                        Image.fromarray(image).save(tmp, format="PNG")
+                    code = model([image], device=cfg.device)[0]
+                    result = _write_outputs(model, code, staging, folder, cfg)
+                results.append({"image": str(path), "dir": str(folder), "input": str(folder / "input.png"),
+                                "foreground_ratio": cfg.foreground_ratio, "foreground_ratio_from": source,
+                                "threshold": cfg.threshold, **result})
+                bar.advance(task)
+        except Exception as e:
+            if not held.gone():
+                raise
+            held.remove_if_remade()  # the staging folder in it is removed already
+            if isinstance(e, faults.StorageError) and e.path == str(out_dir):
+                raise
+            raise faults.StorageError(errno.ENOENT, out_dir) from e
     return {"foreground_ratio": cfg.foreground_ratio, "foreground_ratio_from": source, "threshold": cfg.threshold,
             "threshold_from": level_from, "results": results}
 
 
 @contextlib.contextmanager
-def _staged(folder: Path) -> Iterator[Path]:
+def _staged(folder: Path, held: faults.HeldFolder) -> Iterator[Path]:
     """A hidden folder beside `folder` to write one image's files in: they are moved into `folder` (over the files of
-    an earlier run) only once all are written, so a full disk or a kill midway leaves none of them there."""
+    an earlier run) only once all are written, so a full disk or a kill midway leaves none of them there. `held` is
+    the folder they are in (--out): deleted meanwhile, nothing is moved."""
     for stale in folder.parent.glob(f".{glob.escape(folder.name)}.tmp-*"):  # what a killed run left
         shutil.rmtree(stale, ignore_errors=True)
     staging = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
     try:
-        staging.mkdir(parents=True)
+        staging.mkdir()
         yield staging
+        held.check()
         folder.mkdir(exist_ok=True)
         for path in sorted(staging.iterdir()):
             replace(path, folder / path.name)

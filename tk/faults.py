@@ -15,6 +15,7 @@ kept failing: tk.train.remote_read) is printed the same way, its own words first
 
 from __future__ import annotations
 
+import contextlib
 import errno as E
 import os
 import re
@@ -77,6 +78,55 @@ class StoppedError(TkError):
     prints a StorageError, with what was kept and the command that continues. `fix` is what to check first."""
 
     fix = "check the storage"
+
+
+class HeldFolder:
+    """A folder a command writes in, held open so that its deletion is seen even after a write beneath it made a folder
+    of that name again (tk.atomic creates missing parents): `check()` raises StorageError(ENOENT, path) once the folder
+    was deleted or moved away. Holding it also keeps its inode from being reused while the command runs."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        try:
+            self._fd: int | None = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as e:
+            found = classify(e)
+            raise (StorageError(found[0], self.path) if found else e) from e
+
+    def gone(self) -> bool:
+        """True when the folder at `path` is no longer the one held."""
+        if self._fd is None:
+            raise ValueError("HeldFolder used after close()")
+        held = os.fstat(self._fd)
+        if held.st_nlink == 0:
+            return True
+        try:
+            now = os.stat(self.path)
+        except OSError:
+            return True
+        return (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino)
+
+    def check(self) -> None:
+        """Raise StorageError(ENOENT, path) when the folder was deleted or moved away."""
+        if self.gone():
+            raise StorageError(E.ENOENT, self.path)
+
+    def remove_if_remade(self) -> None:
+        """After `gone()`: remove the folder of that name if it is an empty one made again by a write beneath it."""
+        if self.gone():
+            with contextlib.suppress(OSError):
+                self.path.rmdir()  # only an empty folder: what the user put there is never removed
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> HeldFolder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _verb(code: int, reading: bool = False) -> str:
@@ -213,10 +263,14 @@ def kept_note(argv: list[str], code: int | None = None) -> str | None:
         if stage == "eval":
             return "no report.json was written (it is written last, after report.md and grid.png)"
         if stage == "infer":
+            if code == E.ENOENT and out and not Path(out).is_dir():
+                return "the images finished went with the folder"
             return "the images finished are kept (an image's files are moved into its folder once all are written)"
         if stage == "release" and len(words) > 1 and words[1] in ("build", "rebuild") and out:
             work = Path(out).parent / f".{Path(out).name}.work"  # tk.release.build's folder of the stages' outputs
             kept = f"; the stages' finished work is kept in {work} and reused" if work.is_dir() else ""
+            if code == E.ENOENT and not work.is_dir():
+                kept = "; the stages' finished work went with the folder"
             return f"the release folder was not created{kept}"
     except OSError:
         return None  # the folder itself is gone or unreadable: the cause says so

@@ -7,6 +7,7 @@ verifies, so a failed or killed build never leaves a DIR that looks finished. St
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tk import atomic, contracts
+from tk import atomic, contracts, faults
 from tk.contracts import manifest as manifest_contract
 from tk.contracts import release as layout
 from tk.contracts.renders import shard_paths, shards_dir
@@ -52,10 +53,23 @@ def build_from_spec(spec: ReleaseSpec, spec_text: str, out: Path, workers: int |
     work = out.parent / f".{out.name}.work"
     staging = out.parent / f".{out.name}.staging"
     shutil.rmtree(staging, ignore_errors=True)
-    (staging / layout.MANIFEST_DIR).mkdir(parents=True)
+    try:
+        (staging / layout.MANIFEST_DIR).mkdir(parents=True)
+        work.mkdir(exist_ok=True)
+    except OSError as e:  # a read-only or unwritable folder: one line naming it
+        shutil.rmtree(staging, ignore_errors=True)
+        err = faults.as_storage_error(e, staging)
+        if err is None:
+            raise
+        raise err from e
+    # The folders written in, held open (the folder of --out first): one deleted midway stops the build in one line
+    # naming it, instead of the writes after it making a folder of that name again and the build failing later on a
+    # part of its work that is missing, or sealing a release from such a folder.
+    held = [faults.HeldFolder(f) for f in (out.parent, staging, work)]
     try:
         _curate(spec, work, staging / layout.MANIFEST_DIR, workers)
         _render(spec, staging / layout.MANIFEST_DIR, work / "render", staging / layout.RENDERS_DIR, workers)
+        _check(held)
 
         check_rendered(staging)
         write_preview(staging)
@@ -63,14 +77,32 @@ def build_from_spec(spec: ReleaseSpec, spec_text: str, out: Path, workers: int |
         n_files = sums.write_sums(staging)
 
         verify_release(staging)
+        _check(held)
         if out.exists():
             out.rmdir()
         atomic.replace(staging, out)
-    except BaseException:
+    except BaseException as e:
+        gone = next((h for h in held if h.gone()), None)  # asked before the staging folder is removed
         shutil.rmtree(staging, ignore_errors=True)
-        raise
+        if gone is None:
+            raise
+        if held[2].gone():  # a work folder made again after the deletion holds part of a run: not work to reuse
+            shutil.rmtree(work, ignore_errors=True)
+        held[0].remove_if_remade()
+        if isinstance(e, faults.StorageError) and e.path == str(gone.path) or not isinstance(e, Exception):
+            raise
+        raise faults.StorageError(errno.ENOENT, gone.path) from e
+    finally:
+        for h in held:
+            h.close()
     shutil.rmtree(work, ignore_errors=True)
     return BuildResult(out, record, n_files)
+
+
+def _check(held: list[faults.HeldFolder]) -> None:
+    """Raise StorageError(ENOENT) naming the first of the `held` folders that was deleted."""
+    for h in held:
+        h.check()
 
 
 def _curate(spec: ReleaseSpec, work: Path, manifest_dir: Path, workers: int | None) -> None:

@@ -7,8 +7,6 @@ non-commercial one never in `commercial`.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 
 from hypothesis import given
 from hypothesis import strategies as st

@@ -70,3 +70,38 @@ def test_full_disk_mid_infer_then_rerun(tiny_ref_dir: Path, tmp_path: Path, monk
         monkeypatch.setattr(turntable, "write_turntable", real)
         assert main(args) == 0
         assert _files(out) == whole
+
+
+@pytest.mark.parametrize("at_call", [1, 2], ids=["in-first-image", "in-second-image"])
+def test_out_deleted_mid_infer_then_rerun(at_call: int, tiny_ref_dir: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    images = _images(tmp_path / "in")
+    options = ["--model", str(tiny_ref_dir), "--resolution", "16", "--turntable-views", "2", "--turntable-size", "24"]
+    assert main(["infer", *images, *options, "--out", str(tmp_path / "whole")]) == 0
+    whole = _files(tmp_path / "whole")
+    out = tmp_path / "runs" / "out"
+    args = ["infer", *images, *options, "--out", str(out)]
+    real = turntable.write_turntable
+    calls: list[int] = []
+
+    def delete_then_write(*a: object, **k: object) -> None:  # --out goes while an image's files are being written
+        calls.append(1)
+        if len(calls) == at_call:
+            shutil.rmtree(out)
+        real(*a, **k)
+
+    monkeypatch.setattr(turntable, "write_turntable", delete_then_write)
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: folder or file not found (deleted while tk ran?) at {out}; the images finished went with "
+                   f"the folder; restore it, or let the run redo what it held, then run `tk {' '.join(args)}` again "
+                   f"to continue"), err
+    # the writes after the deletion did not make --out again (an image folder holding only its turntable, say)
+    assert not out.exists() and sorted(p.name for p in (tmp_path / "runs").iterdir()) == []
+
+    monkeypatch.setattr(turntable, "write_turntable", real)
+    assert main(args) == 0
+    assert _files(out) == whole

@@ -19,7 +19,8 @@ from tk.hashing import sha256_file
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "manifests" / "tiny-release.yaml"
-ENV = {**os.environ, "TK_NO_PROGRESS": "1", "RAY_USAGE_STATS_ENABLED": "0"}
+# RAY_ADDRESS=local: each build starts its own Ray, never joins a cluster another job on the machine started
+ENV = {**os.environ, "TK_NO_PROGRESS": "1", "RAY_USAGE_STATS_ENABLED": "0", "RAY_ADDRESS": "local"}
 
 
 def tk(*args: str) -> subprocess.CompletedProcess:
@@ -69,9 +70,16 @@ def test_tampered_real_release_names_the_file(built, tmp_path):
     assert r.returncode == 2 and f"{name}: missing" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.fixture(scope="module")
+def rebuilt(built, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """An uninterrupted rebuild of `built`, and its run."""
+    out = tmp_path_factory.mktemp("rebuild") / "again"
+    return out, tk("release", "rebuild", str(built), "--out", str(out), "--workers", "1")
+
+
 @pytest.mark.slow
-def test_rebuild_matches(built, tmp_path):
-    r = tk("release", "rebuild", str(built), "--out", str(tmp_path / "again"), "--workers", "1")
+def test_rebuild_matches(rebuilt):
+    out, r = rebuilt
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     text = r.stdout + r.stderr
     assert "rebuild matches the release" in text and "MISMATCH" not in text
@@ -125,10 +133,21 @@ def _sums(root: Path) -> dict[str, str]:
     return dict(reversed(line.split("  ", 1)) for line in (root / layout.SUMS).read_text().splitlines())
 
 
-@pytest.mark.slow
-def test_full_disk_mid_build_then_rerun(built, tmp_path):
+def _assert_same_release(out: Path, whole: Path) -> None:
+    """`out` verifies and holds the files of the uninterrupted release `whole` (but for the stage timings), with
+    equal manifests, cameras, lights and images."""
     from tk.release.compare import compare_releases
 
+    assert tk("release", "verify", str(out)).returncode == 0
+    sums, expected = _sums(out), _sums(whole)
+    assert sums.keys() == expected.keys()
+    assert {k: v for k, v in sums.items() if k not in TIMED} == {k: v for k, v in expected.items() if k not in TIMED}
+    rows = compare_releases(whole, out)
+    assert rows and all(row.ok for row in rows), rows
+
+
+@pytest.mark.slow
+def test_full_disk_mid_build_then_rerun(built, tmp_path):
     with small_disk(tmp_path / "disk", "16m") as disk:
         out = disk.path / "tiny"
         args = ["release", "build", str(TINY), "--out", str(out), "--workers", "1"]
@@ -146,16 +165,12 @@ def test_full_disk_mid_build_then_rerun(built, tmp_path):
         r = tk(*args)
         assert r.returncode == 0, r.stderr[-3000:]
         assert sorted(p.name for p in disk.path.iterdir()) == ["ballast", "tiny"]
-        assert tk("release", "verify", str(out)).returncode == 0
-        sums, whole = _sums(out), _sums(built)
-        assert sums.keys() == whole.keys()
-        assert {k: v for k, v in sums.items() if k not in TIMED} == {k: v for k, v in whole.items() if k not in TIMED}
-        assert sums["renders/shards/shard-00000.parquet"] == shard  # rendered once, before the disk filled
-        assert all(row.ok for row in compare_releases(built, out)), compare_releases(built, out)
+        _assert_same_release(out, built)
+        assert _sums(out)["renders/shards/shard-00000.parquet"] == shard  # rendered once, before the disk filled
 
 
 @pytest.mark.slow
-def test_full_disk_rebuild(built, tmp_path):
+def test_full_disk_rebuild_then_rerun(built, rebuilt, tmp_path):
     with small_disk(tmp_path / "disk", "1m") as disk:
         disk.fill()
         out = disk.path / "again"
@@ -169,4 +184,63 @@ def test_full_disk_rebuild(built, tmp_path):
             rf"the release folder was not created; the stages' finished work is kept in {re.escape(str(work))} and "
             rf"reused; free space on that disk, then run `{re.escape('tk ' + ' '.join(args))}` again to continue", err), err
         assert sorted(p.name for p in disk.path.iterdir()) == [".again.work", "ballast"]  # no release, no staging
-        # the same command completes once space is freed: the rerun is the build's (test_full_disk_mid_build_then_rerun)
+
+        disk.remount("size=64m")  # space freed: the same command completes, as an uninterrupted rebuild does
+        r = tk(*args)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        assert "rebuild matches the release" in r.stdout + r.stderr
+        assert sorted(p.name for p in disk.path.iterdir()) == ["again", "ballast"]  # work folder removed
+        _assert_same_release(out, rebuilt[0])
+
+
+# `tk release build` or `rebuild` in a child process that deletes the folder argv[1] when the function argv[2]
+# (module:function) is called: `out.parent` (which holds the --out folder and the build's staging and work folders)
+# before the contact sheet, or the build's work folder before the render stage.
+DELETE_AT = """
+import shutil
+import sys
+from importlib import import_module
+
+from tk.cli import main
+
+module, name = sys.argv[2].split(":")
+module = import_module(module)
+real = getattr(module, name)
+
+
+def delete_then_call(*args, **kwargs):
+    shutil.rmtree(sys.argv[1])
+    return real(*args, **kwargs)
+
+
+setattr(module, name, delete_then_call)
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command, deleted, at", [
+    ("build", "", "tk.release.build:write_preview"),
+    ("rebuild", ".again.work", "tk.release.stages:run_render"),
+], ids=["build-out-folder-before-preview", "rebuild-work-before-render"])
+def test_out_deleted_mid_build_then_rerun(built, rebuilt, tmp_path, command, deleted, at):
+    releases = tmp_path / "releases"
+    releases.mkdir()
+    out = releases / "again"
+    spec = str(TINY) if command == "build" else str(built)
+    args = ["release", command, spec, "--out", str(out), "--workers", "1"]
+    gone = releases / deleted if deleted else releases
+    r = subprocess.run([sys.executable, "-c", DELETE_AT, str(gone), at, *args], capture_output=True, text=True,
+                       env=ENV, cwd=REPO, timeout=900)
+    err = r.stderr.strip().splitlines()[-1]
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stdout[-3000:] + r.stderr[-3000:]
+    assert err == (f"error: folder or file not found (deleted while tk ran?) at {gone}; the release folder was not "
+                   f"created; the stages' finished work went with the folder; restore it, or let the run redo what it "
+                   f"held, then run `tk {' '.join(args)}` again to continue"), err
+    # nothing the writes after the deletion made again is left: no release, no staging, no part of a work folder
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ([] if gone == releases else ["releases"])
+
+    r = tk(*args)  # the command the line gives redoes the work and gives the release of an uninterrupted run
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert sorted(p.name for p in releases.iterdir()) == ["again"]
+    _assert_same_release(out, built if command == "build" else rebuilt[0])
