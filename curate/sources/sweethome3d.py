@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import tarfile
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -43,6 +44,10 @@ PROPERTIES = "PluginFurnitureCatalog.properties"
 SOURCE_URL = "http://www.sweethome3d.com/importModels.jsp"
 MAPPING_COLUMNS = ("path", "license", "author", "title", "url", "category")
 _MAX_MEMBER = 512 * 1024 * 1024  # no member of the package is near this; a bigger one is not this package
+_MAX_NAME_BYTES = 200  # a file name inside a catalog; the package's longest is far shorter
+# A damaged zip, as zipfile reports it: bad CRC or header, corrupt deflate data, an unsupported version or
+# compression, an encrypted entry, a name flagged UTF-8 that is not, a truncated member.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, UnicodeDecodeError, EOFError)
 
 
 @dataclass(frozen=True)
@@ -177,7 +182,9 @@ def catalog_models(catalog: str, zf: zipfile.ZipFile) -> list[Model]:
 
 def _safe(name: str) -> bool:
     parts = PurePosixPath(name).parts
-    return bool(parts) and not name.startswith("/") and ".." not in parts and "\\" not in name and ":" not in name
+    # each part short enough that the atomic writer's temp name (".NAME.tmp-XXXXXXXX") fits the 255-byte limit
+    return bool(parts) and not name.startswith("/") and ".." not in parts and "\\" not in name and ":" not in name \
+        and all(len(p.encode("utf-8", "surrogatepass")) <= _MAX_NAME_BYTES for p in parts)
 
 
 def unpack(deb: Path, out: Path, catalogs: tuple[str, ...] | None = None) -> dict:
@@ -210,14 +217,14 @@ def unpack(deb: Path, out: Path, catalogs: tuple[str, ...] | None = None) -> dic
             raise TkError(f"{name}.sh3f: the package's copyright file gives no license for it")
         try:
             zf = zipfile.ZipFile(io.BytesIO(members[f"{name}.sh3f"]))
-        except zipfile.BadZipFile:
-            raise TkError(f"{name}.sh3f: corrupt catalog (not a zip file)") from None
-        models = catalog_models(name, zf)
-        per_catalog[name] = len(models)
-        for model in models:
-            rel = _extract_folder(zf, model, out / "objects" / name)
-            rows.append({"path": f"objects/{name}/{rel}", "license": licenses[name], "author": model.creator,
-                         "title": model.name, "url": SOURCE_URL, "category": model.category})
+            models = catalog_models(name, zf)
+            per_catalog[name] = len(models)
+            for model in models:
+                rel = _extract_folder(zf, model, out / "objects" / name)
+                rows.append({"path": f"objects/{name}/{rel}", "license": licenses[name], "author": model.creator,
+                             "title": model.name, "url": SOURCE_URL, "category": model.category})
+        except _DAMAGED as e:  # what zipfile raises for a damaged zip, in its several words
+            raise TkError(f"{name}.sh3f: corrupt catalog ({type(e).__name__}: {e})") from None
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=MAPPING_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -244,7 +251,7 @@ def _extract_folder(zf: zipfile.ZipFile, model: Model, dest: Path) -> str:
             continue  # an interrupted earlier unpack wrote it
         try:
             data = zf.read(info)
-        except (zipfile.BadZipFile, OSError) as e:
+        except (*_DAMAGED, OSError) as e:
             raise TkError(f"{model.catalog}.sh3f: corrupt member {info.filename} ({e})") from None
         atomic.write_bytes(path, data)
     if not (target / PurePosixPath(model.model).name).is_file():
