@@ -87,8 +87,8 @@ class KillNodeWhenBusy:
     A thread watches, so the node goes even when no result ever comes back (its actor hangs, the others are busy).
     """
 
-    def __init__(self, pool: Any, cluster: Any, node: Any, after: int = 0) -> None:
-        self.pool, self.cluster, self.node, self.after = pool, cluster, node, after
+    def __init__(self, pool: Any, cluster: Any, node: Any, after: int = 0, on_kill: Any = None) -> None:
+        self.pool, self.cluster, self.node, self.after, self.on_kill = pool, cluster, node, after, on_kill
         self.done, self.killed_holding = 0, []
 
     def run(self, items: Iterable[Any]) -> Iterator[Any]:
@@ -109,6 +109,8 @@ class KillNodeWhenBusy:
             held = [s.busy.job.key for s in list(self.pool.slots)
                     if s and s.busy and s.node == self.node.node_id]
             if held and self.done >= self.after:
+                if self.on_kill:
+                    self.on_kill()
                 self.cluster.remove_node(self.node)
                 self.killed_holding = held
                 return
@@ -170,12 +172,13 @@ def test_with_no_worker_left_the_job_stops_with_one_line_and_resumes(cluster, ob
     from tk.render.pool import RayPool
     from tk.scheduler import pool
 
-    monkeypatch.setattr(pool, "PLACEMENT_WAIT", 3.0)
     doomed = cluster.add_node(num_cpus=1, env_vars=HANG_EVERYTHING)
     cluster.wait_for_nodes()
     out = tmp_path / "out"
     cfg = _cfg(objects, out, 1)
-    executor = KillNodeWhenBusy(RayPool(cfg), cluster, doomed)
+    # 3 s without a running worker stop the job once the node goes (starting the first one may take longer here)
+    executor = KillNodeWhenBusy(RayPool(cfg), cluster, doomed,
+                                on_kill=lambda: monkeypatch.setattr(pool, "PLACEMENT_WAIT", 3.0))
     with pytest.raises(TkError, match=r"no render worker is running: 1 waited 3 s for room on the cluster .*run "
                                       "the same command again"):
         render(cfg, executor=executor)
