@@ -1,7 +1,8 @@
-"""Child process: import one file with Blender (bpy) and print its counts as `TKPROBE {json}`.
+"""The `probe` job type of the persistent Blender worker (tk.blender.serve): import one file with bpy, measure it.
 
-Run as `python -m tk.curate.bpy_probe FILE` by `tk.curate.probe`; a crash here kills only this process.
-The file is imported as render imports it (`tk.readers.bpy_import`): scripts embedded in .blend files are
+Sent by `tk.curate.probe` as `PROBE_JOB`; it runs in the worker subprocess, so an importer crash, hang or memory
+blow-up kills only that process (its parent restarts it for the next file). The file is imported as render imports
+it (`tk.readers.bpy_import`): scripts embedded in .blend files are
 never run (auto-exec stays off, objects are appended). Reads stay in the file's folder
 (`tk.confine`): a .blend library outside it fails the probe; an image outside it is dropped before its
 pixels load and reported in `missing_resources`.
@@ -9,13 +10,26 @@ pixels load and reported in `missing_resources`.
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
+from typing import Any
+
 from tk import confine, formats, readers
 
+PROBE_JOB = "tk.curate.bpy_probe:measure"  # the job type tk.blender.serve runs for a probe
 
-def main(path: Path) -> dict:
+
+def measure(job: dict[str, Any]) -> dict[str, Any]:
+    """The `probe` job type: the counts of `job["path"]`, or {"error": one line} when Blender cannot import it."""
+    try:
+        return _measure(Path(job["path"]))
+    except Exception as e:  # noqa: BLE001 - reported to the parent as this file's error
+        # bpy operator errors carry the importer's whole traceback; its last line says what went wrong.
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        errors = [ln for ln in lines if ln.split(":")[0].endswith(("Error", "Exception"))]
+        return {"error": ((errors or lines or [type(e).__name__])[-1])[:300]}
+
+
+def _measure(path: Path) -> dict[str, Any]:
     """Import `path` into an empty scene and measure it."""
     import bpy
     from mathutils import Vector
@@ -47,14 +61,3 @@ def main(path: Path) -> dict:
         "missing_resources": converted_refused + refs.refused,
     }
 
-
-if __name__ == "__main__":
-    try:
-        result = main(Path(sys.argv[1]))
-    except Exception as e:  # noqa: BLE001 - reported to the parent as this file's error
-        # bpy operator errors carry the importer's whole traceback; its last line says what went wrong.
-        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-        errors = [ln for ln in lines if ln.split(":")[0].endswith(("Error", "Exception"))]
-        result = {"error": ((errors or lines or [type(e).__name__])[-1])[:300]}
-    # Blender may leave a line unterminated on stdout: start on a fresh line.
-    print("\nTKPROBE " + json.dumps(result), flush=True)

@@ -2,7 +2,7 @@
 
 Steps, each in its own module: a source (`tk.curate.sources.REGISTRY[cfg.source]`, one `Source` per module; the
 pipeline never asks which) loads its candidate rows; rows that pass
-the metadata rules are fetched and probed in Ray tasks (`executor`, `work`), each result persisted as
+the metadata rules are fetched and probed on Ray actors (`executor`, `work`), each result persisted as
 it finishes (`probe_store`); the ordered rules (`rules.for_config`) run as one DuckDB
 query that also computes the split (`splits`); `writer` writes manifest.parquet and manifest.duckdb;
 `report` summarises. `tk curate`, `tk release` and `tk demo` all call `run`. The config is
@@ -121,7 +121,7 @@ def _where_blamed(con: Any, cfg: CurateConfig) -> Iterator[None]:
 
     try:
         yield
-    except duckdb.Error as e:
+    except duckdb.Error:
         if not cfg.where:
             raise
         try:
@@ -241,17 +241,11 @@ def _probe(con: Any, cfg: CurateConfig, store: Any, all_rules: list[rules.AnyRul
     counts = {"candidates": len(wanted), "reused": len(wanted) - len(items), "probed": 0, "failed": 0, "retried": 0,
               "node_lost": 0}
     if items:
-        started = executor.ensure_ray(cfg.workers, cfg.ray_address)
-        try:
-            def on_result(item: dict[str, Any], result: dict[str, Any]) -> None:
-                store.add({"uid": item["uid"]} | result)
+        def on_result(item: dict[str, Any], result: dict[str, Any]) -> None:
+            store.add({"uid": item["uid"]} | result)
 
-            ran = executor.run(items, work.process, on_result, cfg.workers, cfg.timeout + 30, cfg.retries)
-        finally:
-            if started:
-                import ray
-
-                ray.shutdown()
+        ran = executor.run(items, work.process, on_result, cfg.workers, cfg.timeout + 30, cfg.retries,
+                           address=cfg.ray_address, log_dir=_work_dir(cfg) / "logs")
         counts |= {"probed": ran["done"] + ran["failed"], "failed": ran["failed"], "retried": ran["retried"],
                    "node_lost": ran["node_lost"]}
     store.compact()

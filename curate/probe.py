@@ -2,8 +2,9 @@
 
 `tk.formats` says how each type is probed: trimesh opens its formats in-process (and converts the ones
 render converts to glTF, so a file that cannot be converted fails here, not in render); formats only
-Blender reads go to `tk.curate.bpy_probe` in a child process with a timeout, so an importer crash or
-hang costs one row, not the job. `probe_file` never raises: a file that cannot be measured gets
+Blender reads go to the persistent Blender worker (tk.blender.process, render's too) as a `probe` job
+(`tk.curate.bpy_probe`), with a timeout and a memory cap, so an importer crash, hang or blow-up costs
+one row, not the job. `probe_file` never raises: a file that cannot be measured gets
 `probe_error`, which the `unreadable` rule turns into the row's reason.
 
 Every read stays in the object's folder (`tk.confine`, the rule render applies too): a buffer or MTL
@@ -12,9 +13,6 @@ outside it fails the probe, an image outside it is never loaded and is listed in
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,13 @@ import numpy as np
 import pyarrow as pa
 
 from tk import confine, formats, readers
+from tk.blender.process import WorkerDied, WorkerProcess
 from tk.contracts.manifest import PROBE_FIELDS
+from tk.curate.bpy_probe import PROBE_JOB
+
+# A Blender probe worker above this resident memory is killed and the file fails (render's default --max-memory-gb):
+# one huge or malicious file must not take the machine down.
+MAX_MEMORY_GB = 16.0
 
 # What a probe returns; also the schema of the resumable probe store.
 PROBE_SCHEMA = pa.schema([
@@ -41,10 +45,13 @@ PROBE_SCHEMA = pa.schema([
 ])
 
 
-def probe_file(path: Path, file_type: str, timeout: float = 120.0, input_root: Path | None = None) -> dict[str, Any]:
+def probe_file(path: Path, file_type: str, timeout: float = 120.0, input_root: Path | None = None,
+               blender: WorkerProcess | None = None) -> dict[str, Any]:
     """Measure one file: counts, bbox extent, or `probe_error` (one line) when it cannot be read.
 
-    `input_root`: the folder input the file was found in, which it may not leave through a link."""
+    `input_root`: the folder input the file was found in, which it may not leave through a link. `blender`: the
+    persistent Blender worker to probe Blender-only formats in (a probe actor keeps one); None starts one for the
+    file."""
     t0 = time.perf_counter()
     out: dict[str, Any] = {"local_path": str(path), "probe_error": None}
     fmt = formats.get(file_type)
@@ -63,7 +70,7 @@ def probe_file(path: Path, file_type: str, timeout: float = 120.0, input_root: P
         if probe == "trimesh":
             out |= _trimesh_probe(path, fmt, file_type, out["missing_resources"])
         else:
-            found = _bpy_probe(path, timeout)
+            found = _bpy_probe(path, timeout, blender)
             out |= found | {"missing_resources": out["missing_resources"] + found.get("missing_resources", [])}
         out["probed_with"] = probe
     except Exception as e:  # noqa: BLE001 - any failure of an untrusted file is that row's result
@@ -120,18 +127,15 @@ def _gltf_animations(path: Path) -> int:
     return len(doc.get("animations") or []) if isinstance(doc, dict) else 0
 
 
-def _bpy_probe(path: Path, timeout: float) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "tk.curate.bpy_probe", str(path)]
+def _bpy_probe(path: Path, timeout: float, blender: WorkerProcess | None) -> dict[str, Any]:
+    worker = blender or WorkerProcess(max_memory_gb=MAX_MEMORY_GB, preload=(PROBE_JOB.partition(":")[0],))
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise TimeoutError(f"Blender import took longer than {timeout:.0f}s") from None
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("TKPROBE ")]
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        why = f"crashed (signal {-proc.returncode})" if proc.returncode < 0 else f"failed (exit {proc.returncode})"
-        raise RuntimeError(f"Blender importer {why}: {tail}")
-    result = json.loads(lines[-1][len("TKPROBE "):])
+        result = worker.run({"type": PROBE_JOB, "path": str(path)}, timeout, doing="probing")
+    except WorkerDied as e:  # killed and replaced: the next file gets a fresh process
+        raise RuntimeError(f"Blender importer failed: {e}") from None
+    finally:
+        if blender is None:
+            worker.close()
     if result.get("error"):
         raise RuntimeError(f"Blender import failed: {result['error']}")
     return result

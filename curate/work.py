@@ -1,8 +1,8 @@
 """The work on one object: get the file (in place, objaverse cache, or HTTP download) and probe it.
 
-A plain function of one item dict so it runs in a Ray task, or directly in a test. It never raises for
-a bad object: download and probe failures come back as `probe_error` (with `retryable` set for
-network failures, which a rerun tries again).
+A plain function of one item dict so it runs in a probe actor (tk.curate.executor), or directly in a test.
+It never raises for a bad object: download and probe failures come back as `probe_error` (with `retryable`
+set for network failures, which a rerun tries again).
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from tk import formats
+from tk.blender.process import WorkerProcess
 from tk.curate import download, objaverse_adapter
 from tk.curate.probe import probe_file
 
 _SKETCHFAB_UID = re.compile(r"([0-9a-f]{32})/?$")
 
 
-def process(item: dict[str, Any]) -> dict[str, Any]:
-    """Fetch and probe one candidate; return the probe row (see tk.curate.probe.PROBE_SCHEMA)."""
+def process(item: dict[str, Any], blender: WorkerProcess | None = None) -> dict[str, Any]:
+    """Fetch and probe one candidate; return the probe row (see tk.curate.probe.PROBE_SCHEMA). `blender`: the
+    caller's persistent Blender worker for Blender-only formats (None: one is started for the file)."""
     if item["source"] == "local" and not item.get("local_path"):
         # tk.curate.sources.local leaves local_path empty for a file it refused to read (tk.confine)
         return {"probe_error": "not read: a link resolving outside the input folder", "retryable": False}
@@ -33,7 +35,7 @@ def process(item: dict[str, Any]) -> dict[str, Any]:
     if path.stat().st_size > item["max_bytes"]:
         return {"local_path": str(path), "size_bytes": path.stat().st_size, "probe_error": f"too large: {path.stat().st_size} bytes"}
     root = Path(item["input_root"]) if item.get("input_root") else None
-    return probe_file(path, file_type, timeout=item["timeout"], input_root=root) | {"retryable": False}
+    return probe_file(path, file_type, timeout=item["timeout"], input_root=root, blender=blender) | {"retryable": False}
 
 
 def _fetch(item: dict[str, Any]) -> Path:

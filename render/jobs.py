@@ -11,6 +11,7 @@ from tk.render.config import RenderConfig
 from tk.render.inputs import ObjectRef
 from tk.render.lighting import sample_lighting
 from tk.render.surface import POINTS, surface_seed
+from tk.render.worker import RENDER_JOB
 
 
 def make_job(obj: ObjectRef, cfg: RenderConfig, hdri_paths: dict[str, str]) -> dict[str, Any]:
@@ -23,7 +24,7 @@ def make_job(obj: ObjectRef, cfg: RenderConfig, hdri_paths: dict[str, str]) -> d
         views.append({"view": i, "c2w": view.c2w.tolist(), "fovy_deg": view.fovy_deg, "fx": view.fx, "fy": view.fy,
                       "cx": view.cx, "cy": view.cy, "light": light})
     used = {v["light"]["env"]["file"] for v in views if v["light"]["env"]["type"] == "hdri"}
-    return {"uid": obj.uid, "path": obj.path, "file_type": obj.file_type, "width": cfg.resolution,
+    return {"type": RENDER_JOB, "uid": obj.uid, "path": obj.path, "file_type": obj.file_type, "width": cfg.resolution,
             "height": cfg.resolution, "engine": cfg.engine_settings().__dict__, "views": views,
             "hdri_paths": {k: hdri_paths[k] for k in used}, "surface_points": POINTS,
             "surface_seed": surface_seed(cfg.seed, obj.uid)}

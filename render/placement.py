@@ -49,14 +49,6 @@ class Placement:
         return ", ".join(parts)
 
 
-def alive_nodes() -> list[dict[str, Any]]:
-    """The cluster's live nodes as {"id", "CPU", "GPU", "memory"} (totals, not what is free now)."""
-    import ray
-
-    return [{"id": n["NodeID"], **{k: float(n["Resources"].get(k, 0)) for k in ("CPU", "GPU", "memory")}}
-            for n in ray.nodes() if n["Alive"]]
-
-
 def plan(workers: int | str, threads: int, gpu: bool, max_memory_gb: float, nodes: list[dict[str, Any]]) -> Placement:
     """The placement of `--workers` (a number or "auto") on `nodes`; TkError when no node holds even one worker.
 

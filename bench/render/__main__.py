@@ -119,7 +119,7 @@ def memory(src: Path, n: int) -> None:
     from tk.render.inputs import from_folder
     from tk.render.jobs import make_job
     from tk.render.pipeline import RenderConfig
-    from tk.render.process import WorkerProcess
+    from tk.blender.process import WorkerProcess
 
     cfg = RenderConfig(out="/tmp/unused", input_dir=str(src), views=1, resolution=32, engine="workbench",
                        lighting="studio", depth=False, normals=False)

@@ -46,7 +46,7 @@ def measure(src: Path, views: int, threads: int, resolution: int, samples: int) 
     from tk.render.inputs import from_folder
     from tk.render.jobs import make_job
     from tk.render.pipeline import RenderConfig
-    from tk.render.process import WorkerProcess
+    from tk.blender.process import WorkerProcess
 
     cfg = RenderConfig(out=str(src.parent / "unused"), input_dir=str(src), views=views, threads=threads,
                        resolution=resolution, samples=samples)

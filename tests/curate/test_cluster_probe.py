@@ -1,4 +1,4 @@
-"""Curate's download + probe tasks on a simulated multi-node Ray cluster (ray.cluster_utils.Cluster: a head with
+"""Curate's download + probe actors on a simulated multi-node Ray cluster (ray.cluster_utils.Cluster: a head with
 no CPUs, two worker nodes of 1 CPU) that loses a node while a task runs there.
 
 The lost node is made deterministic: tasks there wait forever (a marker in that node's environment only), so
@@ -9,6 +9,7 @@ each task downloads (with its sha256 check) and then probes a real object.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ FILES = ["bunny.glb", "suzi.glb", "Spider_binary.stl", "025_mug.stl", "pico-neo3
          "crate/crate.obj", "bread/bread.obj", "basketball/basketball.obj", "tetrapak/tetrapak.obj",
          "siameseCat/siameseCat.obj"]
 DOOMED = {"TK_TEST_DOOMED_NODE": "1"}
+BUSY = "doomed-node-busy"  # written beside the download folder once the doomed node holds an object
 
 
 def _items(base_url: str, download_dir: Path) -> list[dict]:
@@ -33,7 +35,7 @@ def _items(base_url: str, download_dir: Path) -> list[dict]:
     return items
 
 
-def _work(item: dict) -> dict:
+def _work(item: dict, blender: object) -> dict:
     """tk.curate.work.process, except on the doomed node, where it waits to be lost with the node."""
     import os
     import time
@@ -41,8 +43,9 @@ def _work(item: dict) -> dict:
     from tk.curate.work import process
 
     if os.environ.get("TK_TEST_DOOMED_NODE"):
+        (Path(item["download_dir"]).parent / BUSY).touch()  # the test may remove the node now
         time.sleep(3600)
-    return process(item)
+    return process(item, blender)
 
 
 @pytest.fixture
@@ -81,13 +84,27 @@ def test_probe_tasks_survive_a_lost_node(cluster, tmp_path):
 
 
 def test_with_no_cpu_left_probing_stops_with_one_line(cluster, tmp_path, monkeypatch):
+    """The only node dies while it holds an object: the replacements have nowhere to go, the run stops."""
     from tk.curate import executor
+    from tk.scheduler import pool
 
-    monkeypatch.setattr(executor, "PLACEMENT_WAIT", 2.0)
     doomed = cluster.add_node(num_cpus=1, env_vars=DOOMED)
     cluster.wait_for_nodes()
+    removed = threading.Event()
+
+    def remove_when_busy() -> None:
+        deadline = time.monotonic() + 300
+        while not (tmp_path / BUSY).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # from now on 2 s without a running actor stop the run (starting the first one may take longer here)
+        monkeypatch.setattr(pool, "PLACEMENT_WAIT", 2.0)
+        cluster.remove_node(doomed)
+        removed.set()
+
     with serve(SAMPLE_OBJECTS) as url:
         items = _items(url, tmp_path / "objects")[:3]
-        threading.Timer(3.0, cluster.remove_node, args=(doomed,)).start()  # its tasks wait there until then
-        with pytest.raises(TkError, match=r"no CPU for 2 s \(0 of 3 objects done and kept\): run the same command"):
+        threading.Thread(target=remove_when_busy, daemon=True).start()
+        with pytest.raises(TkError, match=r"no probe worker is running: 2 waited 2 s for room on the cluster \(1 CPU each\); "
+                                          r"0 of 3 objects done and kept: run the same command"):
             executor.run(items, _work, lambda i, r: None, workers=2, timeout=300, retries=1)
+    assert removed.is_set()  # stopped for the lost node, not before it

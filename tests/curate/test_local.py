@@ -114,7 +114,7 @@ def test_executor_replaces_hung_and_crashed_workers(ray_session):
 
     from tk.curate import executor
 
-    def work(item):
+    def work(item, blender):
         if item["kind"] == "hang":
             time.sleep(120)
         if item["kind"] == "crash":

@@ -87,8 +87,8 @@ class KillNodeWhenBusy:
     A thread watches, so the node goes even when no result ever comes back (its actor hangs, the others are busy).
     """
 
-    def __init__(self, pool: Any, cluster: Any, node: Any, after: int = 0) -> None:
-        self.pool, self.cluster, self.node, self.after = pool, cluster, node, after
+    def __init__(self, pool: Any, cluster: Any, node: Any, after: int = 0, on_kill: Any = None) -> None:
+        self.pool, self.cluster, self.node, self.after, self.on_kill = pool, cluster, node, after, on_kill
         self.done, self.killed_holding = 0, []
 
     def run(self, items: Iterable[Any]) -> Iterator[Any]:
@@ -106,9 +106,11 @@ class KillNodeWhenBusy:
 
     def _watch(self, stop: threading.Event) -> None:
         while not stop.wait(0.05):
-            held = [s.busy[1].uid for s in list(self.pool.slots)
+            held = [s.busy.job.key for s in list(self.pool.slots)
                     if s and s.busy and s.node == self.node.node_id]
             if held and self.done >= self.after:
+                if self.on_kill:
+                    self.on_kill()
                 self.cluster.remove_node(self.node)
                 self.killed_holding = held
                 return
@@ -143,7 +145,7 @@ def test_render_loses_a_node_with_no_room_left_and_completes_in_one_run(cluster,
     cluster.add_node(num_cpus=1)
     doomed = cluster.add_node(num_cpus=1, env_vars=HANG_EVERYTHING)
     cluster.wait_for_nodes()
-    before = set(Path(tempfile.gettempdir()).glob("tk-render-worker-*.log"))
+    before = set(Path(tempfile.gettempdir()).glob("tk-blender-worker-*.log"))
     out = tmp_path / "out"
     cfg = _cfg(objects, out, "auto")
     pool = RayPool(cfg)
@@ -161,20 +163,22 @@ def test_render_loses_a_node_with_no_room_left_and_completes_in_one_run(cluster,
     rows = read_table(out / "objects.parquet", OBJECTS_TABLE).to_pylist()
     assert sorted(r["uid"] for r in rows) == sorted(uids) and {r["status"] for r in rows} == {"ok"}
     assert sorted(p.name for p in out.iterdir()) == ["objects.parquet", "render.json", "shards"]  # no logs, temps
-    assert set(Path(tempfile.gettempdir()).glob("tk-render-worker-*.log")) == before
+    assert set(Path(tempfile.gettempdir()).glob("tk-blender-worker-*.log")) == before
 
 
 def test_with_no_worker_left_the_job_stops_with_one_line_and_resumes(cluster, objects, tmp_path, monkeypatch):
     """The only worker node dies: the replacement can never be placed, so the job stops (not hangs) and says why."""
-    from tk.render import pool as pool_module
     from tk.render.pipeline import run as render
+    from tk.render.pool import RayPool
+    from tk.scheduler import pool
 
-    monkeypatch.setattr(pool_module, "PLACEMENT_WAIT", 3.0)
     doomed = cluster.add_node(num_cpus=1, env_vars=HANG_EVERYTHING)
     cluster.wait_for_nodes()
     out = tmp_path / "out"
     cfg = _cfg(objects, out, 1)
-    executor = KillNodeWhenBusy(pool_module.RayPool(cfg), cluster, doomed)
+    # 3 s without a running worker stop the job once the node goes (starting the first one may take longer here)
+    executor = KillNodeWhenBusy(RayPool(cfg), cluster, doomed,
+                                on_kill=lambda: monkeypatch.setattr(pool, "PLACEMENT_WAIT", 3.0))
     with pytest.raises(TkError, match=r"no render worker is running: 1 waited 3 s for room on the cluster .*run "
                                       "the same command again"):
         render(cfg, executor=executor)
@@ -192,7 +196,7 @@ def test_a_worker_dies_with_the_process_that_started_it(tmp_path):
     import sys
     import time
 
-    code = ("import os, sys, threading; from tk.render.process import WorkerProcess; "
+    code = ("import os, sys, threading; from tk.blender.process import WorkerProcess; "
             "w = WorkerProcess(env={'TK_RENDER_TEST_HOOK': 'hang=bunny'}, log_dir=sys.argv[1]); w.start(); "
             "print(w.pid, flush=True); threading.Timer(1.0, os._exit, (0,)).start(); "
             "w.run({'uid': 'x', 'path': 'bunny.glb'}, timeout=600)")  # hangs in the worker until the parent is gone
@@ -216,11 +220,11 @@ def _running(pid: int) -> bool:
 
 def test_a_node_that_does_not_see_the_log_folder_logs_to_its_temp_folder(tmp_path):
     """On a node without the driver's disk, --out/logs does not exist there: never created by a worker."""
-    from tk.render.process import WorkerProcess
+    from tk.blender.process import WorkerProcess
 
     w = WorkerProcess(log_dir=str(tmp_path / "not-on-this-node"))
     try:
-        assert Path(w.log_path).parent == Path(tempfile.gettempdir()) and Path(w.log_path).name.startswith("tk-render-worker-")
+        assert Path(w.log_path).parent == Path(tempfile.gettempdir()) and Path(w.log_path).name.startswith("tk-blender-worker-")
         assert not (tmp_path / "not-on-this-node").exists()
     finally:
         w.close()

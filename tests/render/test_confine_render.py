@@ -15,7 +15,7 @@ from tk.contracts.renders import decode_rgba_u8 as decode_png
 from tk.render.inputs import from_folder
 from tk.render.jobs import make_job
 from tk.render.pipeline import RenderConfig, precheck
-from tk.render.process import WorkerProcess
+from tk.blender.process import WorkerProcess
 
 pytestmark = pytest.mark.blender
 

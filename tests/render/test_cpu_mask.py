@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tk.render.worker import cpu_mask
+from tk.blender.serve import cpu_mask
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
                                 reason="needs Linux CPU affinity and at least 2 CPUs")

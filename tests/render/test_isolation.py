@@ -11,7 +11,7 @@ from tk.contracts.renders import decode_rgba_u8 as decode_png
 from tk.render.inputs import from_folder
 from tk.render.jobs import make_job
 from tk.render.pipeline import RenderConfig
-from tk.render.process import WorkerProcess
+from tk.blender.process import WorkerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "manifests/sample/objects"

@@ -15,7 +15,8 @@ from tk.cli import main
 from tk.contracts import OBJECTS, read_table
 from tk.errors import TkError
 from tk.render.pipeline import RenderConfig, run as render
-from tk.render.process import WorkerProcess, run_with_retries
+from tk.blender.process import WorkerProcess
+from tk.render.actor import run_with_retries
 
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests" / "sample" / "objects"
 

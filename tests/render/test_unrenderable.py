@@ -10,7 +10,7 @@ from tk.contracts.renders import encode_rgba
 from tk.render.inputs import from_folder
 from tk.render.jobs import make_job
 from tk.render.pipeline import RenderConfig
-from tk.render.process import WorkerProcess
+from tk.blender.process import WorkerProcess
 from tk.render.worker import encode_result
 
 CUBE_FACES = "f 1 2 3 4\nf 5 8 7 6\nf 1 5 6 2\nf 2 6 7 3\nf 3 7 8 4\nf 5 1 4 8\n"

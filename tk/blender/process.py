@@ -1,5 +1,6 @@
-"""The parent side of a bpy worker subprocess: start it, send a job, wait with a timeout, and replace it
-when it crashes or hangs. Its stderr goes to a log file whose tail is kept in the error of a failed object."""
+"""The parent side of the persistent Blender worker (tk.blender.serve): start it, send a job, wait with a timeout
+and a memory cap, and replace it when it crashes, hangs or grows past the cap. Its stderr goes to a log file whose
+tail is kept in the error of a failed job. Every stage's Blender work goes through this one process type."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
-from tk.render.jobs import failed_result
-from tk.render.worker import THREADS_ENV
-from tk.render.worker import read_message, write_message
+from tk.blender.protocol import read_message, write_message
+from tk.blender.serve import PRELOAD_ENV, THREADS_ENV
 
 STARTUP_TIMEOUT = 120.0
 
@@ -24,18 +25,20 @@ class WorkerDied(Exception):
 
 
 class WorkerProcess:
-    """One persistent `python -m tk.render.worker` subprocess."""
+    """One persistent `python -m tk.blender.serve` subprocess."""
 
     def __init__(self, env: dict[str, str] | None = None, max_memory_gb: float = 0.0, threads: int = 0,
-                 log_dir: str | None = None) -> None:
-        # threads > 0: Blender's task pool is sized for that many threads (see tk.render.worker.cpu_mask)
-        self.env = {**os.environ, **(env or {}), **({THREADS_ENV: str(threads)} if threads > 0 else {})}
+                 log_dir: str | None = None, preload: tuple[str, ...] = ()) -> None:
+        # threads > 0: Blender's task pool is sized for that many threads (see tk.blender.serve.cpu_mask);
+        # preload: the modules of the job types it will run, imported when it starts (others on first use)
+        self.env = {**os.environ, **(env or {}), **({THREADS_ENV: str(threads)} if threads > 0 else {}),
+                    **({PRELOAD_ENV: ",".join(preload)} if preload else {})}
         self.max_rss_kb = int(max_memory_gb * 2**20)  # 0: no limit
         self.proc: subprocess.Popen[bytes] | None = None
         # log_dir is the job's --out/logs when this node sees it (one machine, shared filesystem); never created
         # here, so a node that does not share the driver's disk logs to its temp folder instead
         where = log_dir if log_dir and os.path.isdir(log_dir) else None
-        fd, self.log_path = tempfile.mkstemp(prefix="worker-" if where else "tk-render-worker-", suffix=".log", dir=where)
+        fd, self.log_path = tempfile.mkstemp(prefix="worker-" if where else "tk-blender-worker-", suffix=".log", dir=where)
         os.close(fd)
         # append mode: the log can be truncated between jobs while the worker keeps writing at its end
         self.log = open(self.log_path, "ab")
@@ -58,8 +61,9 @@ class WorkerProcess:
         """The subprocess's pid (None when not running)."""
         return self.proc.pid if self.proc else None
 
-    def run(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Send one job and return its result; raise WorkerDied (after killing the process) on crash or timeout."""
+    def run(self, job: dict[str, Any], timeout: float, doing: str = "running a job") -> dict[str, Any]:
+        """Send one job and return its result; raise WorkerDied (after killing the process) on crash, timeout or
+        memory over the cap. `doing` names the work in that error ("rendering", "probing")."""
         if self.proc is None or self.proc.poll() is not None:
             self.start()
         assert self.proc is not None and self.proc.stdin is not None
@@ -68,7 +72,7 @@ class WorkerProcess:
             write_message(self.proc.stdin, job)
         except (BrokenPipeError, OSError):
             raise self._died("the worker was gone before the job was sent") from None
-        return self._receive(timeout, "rendering")
+        return self._receive(timeout, doing)
 
     def _receive(self, timeout: float, doing: str) -> dict[str, Any]:
         assert self.proc is not None and self.proc.stdout is not None
@@ -148,18 +152,30 @@ class WorkerProcess:
             pass
 
 
+def clear_logs(log_dir: Path) -> None:
+    """Delete the logs of workers whose owner was killed (a closed worker deletes its own), then the folder."""
+    if not log_dir.is_dir():
+        return
+    for p in log_dir.glob("worker-*.log"):
+        p.unlink(missing_ok=True)
+    try:
+        log_dir.rmdir()
+    except OSError:  # something else is in it: not ours to delete
+        pass
+
+
 def _worker_command() -> list[str]:
-    """`python -m tk.render.worker`; on Linux it is first bound to die with this process (PR_SET_PDEATHSIG).
+    """`python -m tk.blender.serve`; on Linux it is first bound to die with this process (PR_SET_PDEATHSIG).
 
     A Ray actor killed by Ray, or lost with its node, must not leave Blender rendering on: its own session
     (for clean kills) keeps it out of the actor's process group, so only this binding ends it.
     """
     if not sys.platform.startswith("linux"):
-        return [sys.executable, "-m", "tk.render.worker"]
+        return [sys.executable, "-m", "tk.blender.serve"]
     # PR_SET_PDEATHSIG = 1, SIGKILL = 9; if the parent died before the binding, the parent pid has changed
     code = ("import ctypes, os, runpy, sys; ctypes.CDLL(None).prctl(1, 9); "
             "os.getppid() == int(sys.argv[1]) or os._exit(1); "
-            "runpy.run_module('tk.render.worker', run_name='__main__', alter_sys=True)")
+            "runpy.run_module('tk.blender.serve', run_name='__main__', alter_sys=True)")
     return [sys.executable, "-c", code, str(os.getpid())]
 
 
@@ -174,15 +190,3 @@ def _rss_kb(pid: int) -> int:
         pass
     return 0
 
-
-def run_with_retries(worker: WorkerProcess, job: dict[str, Any], timeout: float, retries: int
-                     ) -> tuple[dict[str, Any], int]:
-    """Render `job`, restarting a crashed/hung worker and retrying up to `retries` times: (result, attempts)."""
-    attempts, t0 = 0, time.perf_counter()
-    while True:
-        attempts += 1
-        try:
-            return worker.run(job, timeout), attempts
-        except WorkerDied as e:
-            if attempts > retries:
-                return failed_result(job["uid"], f"worker failed {attempts}x: {e}", time.perf_counter() - t0), attempts
