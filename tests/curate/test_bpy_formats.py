@@ -89,3 +89,25 @@ def test_curate_joins_an_existing_ray_cluster_and_leaves_it_running(blender_file
     rows = _rows(tmp_path / "out")
     assert {k for k, v in rows.items() if v["status"] == "keep"} == set(BOXES)
     assert all(v["probed_with"] == "bpy" for v in rows.values())
+
+
+def test_curate_without_address_starts_its_own_ray_beside_a_running_one(blender_files, tmp_path):
+    """A Ray cluster already running on the machine (`ray start --head`, another user's job) is not joined by a job
+    given no --address: joining it with tk's own CPU count failed ("num_cpus ... must not be provided"), and a job
+    must not take another's cluster."""
+    ray_cli = Path(sys.executable).with_name("ray")
+    env = {**os.environ, "TK_NO_PROGRESS": "1", "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    started = subprocess.run([str(ray_cli), "start", "--head", "--num-cpus", "1", "--include-dashboard", "false",
+                              "--disable-usage-stats"], env=env, capture_output=True, text=True, timeout=300)
+    assert started.returncode == 0, started.stderr[-2000:]
+    try:
+        folder, _ = blender_files
+        cmd = [sys.executable, "-m", "tk.cli", "curate", "--source", "local", "--input", str(folder), "--out",
+               str(tmp_path / "out"), "--workers", "1"]
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    finally:
+        subprocess.run([str(ray_cli), "stop", "--force"], env=env, capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = _rows(tmp_path / "out")
+    assert {k for k, v in rows.items() if v["status"] == "keep"} == set(BOXES)

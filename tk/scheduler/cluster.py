@@ -1,7 +1,7 @@
 """How tk starts or joins Ray: once per job, the same way for every stage.
 
-A job started here gets a local Ray sized by the stage (its CPUs and memory); `--address` joins a running cluster
-instead. The environment variables a worker must see (the worker test hooks, PYTHONPATH) are forwarded to Ray's
+A job started here gets a local Ray of its own sized by the stage (its CPUs and memory), even beside a cluster
+already running on the machine; `--address` joins a running cluster instead. The environment variables a worker must see (the worker test hooks, PYTHONPATH) are forwarded to Ray's
 workers, which do not inherit the driver's environment on other nodes.
 """
 
@@ -23,7 +23,10 @@ def start(address: str | None, resources: dict[str, int]) -> bool:
     if ray.is_initialized():
         return False
     env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
-    kwargs: dict[str, Any] = {"address": address} if address else {"include_dashboard": False, **resources}
+    # no --address: "local" starts this job's own Ray even when a cluster is running on the machine (`ray start`);
+    # ray.init's default would join that cluster, refuse tk's num_cpus there, and take another job's machines
+    kwargs: dict[str, Any] = {"address": address} if address else {"address": "local", "include_dashboard": False,
+                                                                    **resources}
     ray.init(**kwargs, runtime_env={"env_vars": env} if env else None, log_to_driver=False,
              logging_level="ERROR", configure_logging=True)
     return True
