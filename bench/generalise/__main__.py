@@ -33,7 +33,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.generalise.stages import (DENSITY_SWEEP, GAP_OBJECTS, Timings, chosen_level, evaluate, release, run_config,
+from bench.generalise.stages import (GAP_OBJECTS, SWEEP_ARG, Timings, chosen_level, evaluate, release, run_config,
                                      train_run)
 
 
@@ -70,17 +70,17 @@ def main() -> None:
             tag = f"seed{seed}-{'all' if size is None else size}"
             raw = run_config(args.config, seed, size, args.max_steps)
             run = train_run(out, tag, raw, renders, timings)
-            sweep = ("--density-sweep", ",".join(f"{v:g}" for v in DENSITY_SWEEP))
-            val = evaluate(out, run, tag, renders, "val", timings, surface=sweep)
+            val = evaluate(out, run, tag, renders, "val", timings, surface=("--density-sweep", SWEEP_ARG))
             level = chosen_level(val)  # chosen on validation objects; test is scored at it once
             at = ("--density-threshold", f"{level:g}")
+            sweep = val["surface_sweep"]
+            # the image scores do not depend on the level: the val rows are the summaries with the chosen level's
+            # surface scores
+            key = f"{level:g}"
             entry: dict[str, Any] = {"seed": seed, "size": size, "run": str(run), "steps": raw["train"]["max_steps"],
-                                     "density_threshold": level, "val": val["surface_sweep"]["model"][f"{level:g}"],
-                                     "val_retrieval": val["surface_sweep"]["retrieval"][f"{level:g}"],
-                                     "val_sweep": val["surface_sweep"]}
-            # the image scores do not depend on the level: the val row is the sweep's row at the chosen level
-            entry["val"] = {**val["summary"], **entry["val"]}
-            entry["val_retrieval"] = {**val["baselines"]["retrieval"], **entry["val_retrieval"]}
+                                     "density_threshold": level, "val_sweep": sweep,
+                                     "val": {**val["summary"], **sweep["model"][key]},
+                                     "val_retrieval": {**val["baselines"]["retrieval"], **sweep["retrieval"][key]}}
             if args.test:
                 test = evaluate(out, run, tag, renders, "test", timings, surface=at)
                 entry.update(test=test["summary"], test_retrieval=test["baselines"]["retrieval"],

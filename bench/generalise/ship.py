@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from bench.generalise.stages import SWEEP_ARG
 from tk.model.config import DENSITY_THRESHOLD, SURFACE_FILE, write_surface_level
 
 MODEL_FILES = ("config.yaml", "model.safetensors", "framing.json")  # not train_state.pt: optimiser state, 2x the size
@@ -49,7 +50,7 @@ def ship(run: Path, release: Path, results: dict[str, Any], dest: Path) -> None:
     (dest / SURFACE_FILE).unlink(missing_ok=True)
     if "density_threshold" in entry:  # the level chosen on the validation split: what tk infer extracts at
         write_surface_level(dest, level, "best F@0.1 on the validation split of the release, tk eval --density-sweep "
-                            "1,2.5,5,10,25")
+                            + SWEEP_ARG)
     test, base = entry.get("test", {}), entry.get("test_retrieval", {})
 
     def fmt(m: dict[str, Any], k: str) -> str:

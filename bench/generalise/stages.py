@@ -22,6 +22,7 @@ GAP_OBJECTS = 86  # training objects scored for the gap: as many as the test spl
 # density levels scored on the validation split; the best by F@0.1 is the level test is scored at. A small model's
 # density can stay below the official 25 (no surface at all), so the sweep reaches down to 1
 DENSITY_SWEEP = (1.0, 2.5, 5.0, 10.0, 25.0)
+SWEEP_ARG = ",".join(f"{v:g}" for v in DENSITY_SWEEP)  # as tk eval --density-sweep takes it
 
 
 def chosen_level(val_report: dict[str, Any]) -> float:
